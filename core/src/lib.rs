@@ -3,4 +3,5 @@
 //! Nothing here touches the network, a database, the clock or a random source:
 //! those come in as arguments so the same code runs in both places and in tests.
 
+pub mod domain;
 pub mod money;
