@@ -175,12 +175,14 @@ impl Usage {
 }
 
 fn usage(meta: &Meta) -> Usage {
-    let mut u = Usage::default();
     // PrusaSlicer, SuperSlicer, OrcaSlicer for other printers.
-    u.mm = numeric_list(meta, "filament used [mm]");
-    u.cm3 = numeric_list(meta, "filament used [cm3]");
-    u.g = numeric_list(meta, "filament used [g]");
-    u.cost = numeric_list(meta, "filament cost");
+    let mut u = Usage {
+        mm: numeric_list(meta, "filament used [mm]"),
+        cm3: numeric_list(meta, "filament used [cm3]"),
+        g: numeric_list(meta, "filament used [g]"),
+        cost: numeric_list(meta, "filament cost"),
+        ids: Vec::new(),
+    };
     if u.len() == 0 {
         // Bambu Studio / OrcaSlicer for Bambu printers: only used filaments; "[cm^3]" is mm³.
         u.mm = numeric_list(meta, "total filament length [mm]");

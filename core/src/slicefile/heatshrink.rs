@@ -48,8 +48,7 @@ pub(crate) fn decode(
         what: "heatshrink block".into(),
         limit: max_out as u64,
     };
-    loop {
-        let Some(tag) = bits.take(1) else { break };
+    while let Some(tag) = bits.take(1) {
         if tag == 1 {
             let Some(byte) = bits.take(8) else { break };
             if out.len() >= max_out {

@@ -133,10 +133,8 @@ impl Parser<'_> {
                     let id = xml::attr(e, "objectid")
                         .and_then(|s| s.trim().parse().ok())
                         .unwrap_or(0);
-                    if let Some(p) = &path {
-                        if !self.file.references.contains(p) {
-                            self.file.references.push(p.clone());
-                        }
+                    if let Some(p) = path.as_ref().filter(|p| !self.file.references.contains(p)) {
+                        self.file.references.push(p.clone());
                     }
                     obj.components
                         .push((path, id, parse_transform(xml::attr(e, "transform"))));
@@ -148,10 +146,8 @@ impl Parser<'_> {
                 let id = xml::attr(e, "objectid")
                     .and_then(|s| s.trim().parse().ok())
                     .unwrap_or(0);
-                if let Some(p) = &path {
-                    if !self.file.references.contains(p) {
-                        self.file.references.push(p.clone());
-                    }
+                if let Some(p) = path.as_ref().filter(|p| !self.file.references.contains(p)) {
+                    self.file.references.push(p.clone());
                 }
                 self.file
                     .build
@@ -174,9 +170,9 @@ impl Parser<'_> {
             obj.min = p;
             obj.max = p;
         }
-        for k in 0..3 {
-            obj.min[k] = obj.min[k].min(p[k]);
-            obj.max[k] = obj.max[k].max(p[k]);
+        for (k, v) in p.iter().enumerate() {
+            obj.min[k] = obj.min[k].min(*v);
+            obj.max[k] = obj.max[k].max(*v);
         }
         obj.has_mesh = true;
         verts.push(p);
@@ -296,9 +292,9 @@ impl Totals {
             self.max = p;
             self.any = true;
         }
-        for k in 0..3 {
-            self.min[k] = self.min[k].min(p[k]);
-            self.max[k] = self.max[k].max(p[k]);
+        for (k, v) in p.iter().enumerate() {
+            self.min[k] = self.min[k].min(*v);
+            self.max[k] = self.max[k].max(*v);
         }
     }
 }

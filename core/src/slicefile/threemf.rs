@@ -53,10 +53,9 @@ fn root_model(rels: Option<&[u8]>) -> String {
         match reader.read_event_into(&mut buf) {
             Ok(Event::Start(e) | Event::Empty(e)) if xml::name(&e) == b"Relationship" => {
                 let kind = xml::attr(&e, "Type").unwrap_or_default();
-                if kind.ends_with("/3dmodel") {
-                    if let Some(target) = xml::attr(&e, "Target") {
-                        return target.trim_start_matches('/').to_string();
-                    }
+                if let Some(target) = xml::attr(&e, "Target").filter(|_| kind.ends_with("/3dmodel"))
+                {
+                    return target.trim_start_matches('/').to_string();
                 }
             }
             Ok(Event::Eof) | Err(_) => return default,
@@ -120,10 +119,8 @@ fn parse_slice_info(data: &[u8]) -> Result<(Option<String>, Vec<SlicedPlate>), S
                         used_g: xml::attr_f64(&e, "used_g"),
                         ..Filament::default()
                     };
-                    if let Some(p) = plates.last_mut() {
-                        if p.filaments.len() < 256 {
-                            p.filaments.push(f);
-                        }
+                    if let Some(p) = plates.last_mut().filter(|p| p.filaments.len() < 256) {
+                        p.filaments.push(f);
                     }
                 }
                 _ => {}

@@ -107,12 +107,10 @@ pub(crate) fn add(info: &mut SliceInfo, data: Vec<u8>, declared: Option<(u32, u3
         ));
         return;
     }
-    if let Some((w, h)) = declared {
-        if (w, h) != (width, height) {
-            info.warn(format!(
-                "thumbnail {origin} is declared {w}x{h} but the image is {width}x{height}"
-            ));
-        }
+    if let Some((w, h)) = declared.filter(|&d| d != (width, height)) {
+        info.warn(format!(
+            "thumbnail {origin} is declared {w}x{h} but the image is {width}x{height}"
+        ));
     }
     let thumbnail = Thumbnail {
         width,
@@ -131,11 +129,14 @@ struct Open {
     base64: Vec<u8>,
 }
 
+/// A decoded block: image bytes, declared size, label for messages.
+type Decoded = (Vec<u8>, Option<(u32, u32)>, String);
+
 /// Collects the base64 thumbnail blocks of ASCII G-code, one comment line at a time.
 #[derive(Default)]
 pub(crate) struct Collector {
     open: Option<Open>,
-    done: Vec<(Vec<u8>, Option<(u32, u32)>, String)>,
+    done: Vec<Decoded>,
     warnings: Vec<String>,
 }
 
@@ -197,14 +198,12 @@ impl Collector {
     }
 
     fn finish(&mut self, open: Open) {
-        if let Some(n) = open.declared_len {
-            if n != open.base64.len() {
-                self.warnings.push(format!(
-                    "thumbnail {} declares {n} base64 characters but has {}",
-                    open.label,
-                    open.base64.len()
-                ));
-            }
+        if let Some(n) = open.declared_len.filter(|&n| n != open.base64.len()) {
+            self.warnings.push(format!(
+                "thumbnail {} declares {n} base64 characters but has {}",
+                open.label,
+                open.base64.len()
+            ));
         }
         let data = text::base64_decode(&open.base64);
         self.done.push((data, open.declared, open.label));
