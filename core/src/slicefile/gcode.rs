@@ -62,6 +62,11 @@ fn read_head<R: Read + Seek>(src: &mut Source<R>) -> Result<Vec<u8>, SliceError>
             break;
         }
     }
+    // End the head on a line boundary so that no line is split between head and tail (a cut
+    // `; filament used [g] = 1.2` would otherwise win over the full line).
+    if (head.len() as u64) < src.len() && scanned > 0 {
+        head.truncate(scanned);
+    }
     Ok(head)
 }
 
