@@ -3,7 +3,9 @@
 use serde::{Deserialize, Serialize};
 
 /// An amount in the minor unit of the shop's currency (cents for EUR/USD).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
+)]
 #[serde(transparent)]
 pub struct Minor(pub i64);
 
