@@ -1,1 +1,11 @@
-fn main() {}
+//! PrintStall's web app: a Yew client-side app using `printstall-core` in the browser.
+
+mod app;
+mod components;
+mod hooks;
+mod pages;
+mod route;
+
+fn main() {
+    yew::Renderer::<app::App>::new().render();
+}

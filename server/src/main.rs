@@ -1,1 +1,184 @@
-fn main() {}
+//! The `printstall` command: parses the command line and calls the server library.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Parser, Subcommand};
+use printstall_server::app::{self, AppState, Database};
+use printstall_server::embedded_pg::EmbeddedPostgres;
+use printstall_server::settings::Settings;
+use printstall_server::{db, secret};
+
+#[derive(Parser)]
+#[command(
+    name = "printstall",
+    version,
+    about = "PrintStall: the back office of a 3D-printing stall"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the migrations, then serve the API and the web app (PORT, default 8080).
+    Serve,
+    /// Run the database migrations and exit.
+    Migrate,
+    /// Manage the embedded PostgreSQL cluster (used when DATABASE_URL is unset).
+    Db {
+        #[command(subcommand)]
+        action: DbAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum DbAction {
+    /// Create (first time) and start the cluster in DIR/pg, and print its URL.
+    Start {
+        /// Folder for the cluster (default: PRINTSTALL_DATA_DIR or .data).
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
+    /// Stop the cluster in DIR/pg.
+    Stop {
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("printstall: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli.command)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("printstall: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,aws=warn,hyper=warn"));
+    let json = std::env::var("PRINTSTALL_LOG_FORMAT").is_ok_and(|f| f == "json");
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_writer(std::io::stderr);
+    if json {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+async fn run(command: Command) -> Result<(), String> {
+    let settings = Settings::from_env().map_err(|e| e.to_string())?;
+    match command {
+        Command::Serve => serve(settings).await,
+        Command::Migrate => {
+            let database = Database::open(&settings).await.map_err(|e| e.to_string())?;
+            let result = db::migrate(&database.pool).await.map_err(|e| e.to_string());
+            database.close().await;
+            result.map(|()| println!("migrations are up to date"))
+        }
+        Command::Db { action } => {
+            let dir_or_default = |dir: Option<PathBuf>| dir.unwrap_or(settings.data_dir.clone());
+            match action {
+                DbAction::Start { dir } => {
+                    let dir = dir_or_default(dir);
+                    let pg = tokio::task::spawn_blocking(move || EmbeddedPostgres::start(&dir))
+                        .await
+                        .map_err(|e| e.to_string())?
+                        .map_err(|e| e.to_string())?;
+                    db::ensure_database(&pg.admin_url(), printstall_server::embedded_pg::DATABASE)
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    println!("{}", pg.url());
+                    Ok(())
+                }
+                DbAction::Stop { dir } => {
+                    let dir = dir_or_default(dir);
+                    tokio::task::spawn_blocking(move || {
+                        EmbeddedPostgres::start(&dir).and_then(|pg| pg.stop())
+                    })
+                    .await
+                    .map_err(|e| e.to_string())?
+                    .map_err(|e| e.to_string())
+                }
+            }
+        }
+    }
+}
+
+async fn serve(settings: Settings) -> Result<(), String> {
+    app::check_pwa_built(&settings).map_err(|e| e.to_string())?;
+    let listener = app::bind(&settings).await.map_err(|e| e.to_string())?;
+    let address = listener.local_addr().map_err(|e| e.to_string())?;
+    let base_url = settings
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{address}"));
+    let database = Database::open(&settings).await.map_err(|e| e.to_string())?;
+    let started = async {
+        db::migrate(&database.pool)
+            .await
+            .map_err(|e| e.to_string())?;
+        app::open_storage(&settings, &base_url)
+            .await
+            .map_err(|e| e.to_string())
+    }
+    .await;
+    let storage = match started {
+        Ok(storage) => storage,
+        Err(e) => {
+            database.close().await;
+            return Err(e);
+        }
+    };
+    print_configuration(&settings, &database, &storage, &base_url);
+    let state = AppState {
+        db: database.pool.clone(),
+        storage,
+        settings: Arc::new(settings),
+    };
+    let served = app::serve(state, listener, app::shutdown_signal()).await;
+    database.close().await;
+    served.map_err(|e| format!("the server stopped: {e}"))
+}
+
+fn print_configuration(
+    settings: &Settings,
+    database: &Database,
+    storage: &printstall_server::storage::Storage,
+    base_url: &str,
+) {
+    let db_line = match &database.embedded {
+        Some(_) => format!(
+            "embedded PostgreSQL in {} ({})",
+            settings.data_dir.join("pg").display(),
+            secret::mask_url_password(database.url.expose())
+        ),
+        None => secret::mask_url_password(database.url.expose()),
+    };
+    println!("PrintStall {}", env!("CARGO_PKG_VERSION"));
+    println!("  database:  {db_line}");
+    println!("  files:     {}", storage.describe());
+    println!("  web app:   {}", settings.pwa_dir.display());
+    println!("  listening: {base_url}");
+}

@@ -1,0 +1,6 @@
+//! Reusable pieces of the UI, one per file.
+
+pub mod bottom_nav;
+pub mod online_badge;
+pub mod placeholder;
+pub mod update_banner;

@@ -1,0 +1,3 @@
+//! Hooks over browser state.
+
+pub mod use_online;

@@ -1,0 +1,11 @@
+//! One module per screen.
+
+pub mod dashboard;
+pub mod events;
+pub mod models;
+pub mod more;
+pub mod not_found;
+pub mod queue;
+pub mod scan;
+pub mod sell;
+pub mod stock;

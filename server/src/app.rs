@@ -1,0 +1,236 @@
+//! Starting the server: the database (embedded or configured), the file store, the
+//! router, and serving until a shutdown signal.
+
+use std::future::Future;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::http::{HeaderName, Request};
+use axum::routing::get;
+use sqlx::PgPool;
+use tokio::net::TcpListener;
+use tower_http::compression::CompressionLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+use tracing::Level;
+
+use crate::db::{self, DbError};
+use crate::embedded_pg::{self, EmbeddedPgError, EmbeddedPostgres};
+use crate::routes;
+use crate::secret::Secret;
+use crate::settings::{Settings, StorageSettings};
+use crate::storage::signed_url::UrlSigner;
+use crate::storage::{LocalStore, S3Store, Storage, StorageError};
+
+#[derive(Clone)]
+pub struct AppState {
+    pub db: PgPool,
+    pub storage: Storage,
+    pub settings: Arc<Settings>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    EmbeddedPg(#[from] EmbeddedPgError),
+    #[error(transparent)]
+    Db(#[from] DbError),
+    #[error("the file store cannot be used: {0}")]
+    Storage(#[from] StorageError),
+    #[error(
+        "the web app is not built: {0} is missing; run scripts/build-pwa (scripts/run does it)"
+    )]
+    PwaMissing(String),
+    #[error("cannot listen on {address}: {detail}")]
+    Bind { address: String, detail: String },
+    #[error("cannot read or write {path}: {detail}")]
+    DataDir { path: String, detail: String },
+}
+
+/// The database the server uses, and the embedded cluster when it started one.
+pub struct Database {
+    pub pool: PgPool,
+    pub url: Secret,
+    pub embedded: Option<EmbeddedPostgres>,
+}
+
+impl Database {
+    /// Uses DATABASE_URL when set; otherwise creates and starts the private cluster.
+    pub async fn open(settings: &Settings) -> Result<Self, StartError> {
+        let (url, embedded) = match &settings.database_url {
+            Some(url) => (url.clone(), None),
+            None => {
+                let data_dir = settings.data_dir.clone();
+                let pg = tokio::task::spawn_blocking(move || EmbeddedPostgres::start(&data_dir))
+                    .await
+                    .map_err(|e| StartError::DataDir {
+                        path: settings.data_dir.display().to_string(),
+                        detail: e.to_string(),
+                    })??;
+                db::ensure_database(&pg.admin_url(), embedded_pg::DATABASE).await?;
+                (Secret::new(pg.url()), Some(pg))
+            }
+        };
+        let pool = match db::connect(url.expose(), 20).await {
+            Ok(pool) => pool,
+            Err(e) => {
+                if let Some(pg) = &embedded {
+                    let _ = pg.stop();
+                }
+                return Err(e.into());
+            }
+        };
+        Ok(Self {
+            pool,
+            url,
+            embedded,
+        })
+    }
+
+    pub async fn close(self) {
+        self.pool.close().await;
+        if let Some(pg) = self.embedded {
+            let stopped = tokio::task::spawn_blocking(move || pg.stop()).await;
+            if let Ok(Err(e)) = stopped {
+                tracing::warn!(error = %e, "could not stop the embedded PostgreSQL");
+            }
+        }
+    }
+}
+
+/// Reads the key from settings or, the first time, generates one and keeps it in the data
+/// folder so that links stay valid across restarts.
+pub fn url_signing_key(settings: &Settings) -> Result<Secret, StartError> {
+    if let Some(key) = &settings.url_signing_key {
+        return Ok(key.clone());
+    }
+    read_or_create_secret(&settings.data_dir.join("url-signing.key"))
+}
+
+pub fn read_or_create_secret(path: &Path) -> Result<Secret, StartError> {
+    let fail = |e: std::io::Error| StartError::DataDir {
+        path: path.display().to_string(),
+        detail: e.to_string(),
+    };
+    match std::fs::read_to_string(path) {
+        Ok(text) if !text.trim().is_empty() => return Ok(Secret::new(text.trim())),
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(fail(e)),
+    }
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).map_err(fail)?;
+    }
+    let key = hex::encode(rand::random::<[u8; 32]>());
+    std::fs::write(path, &key).map_err(fail)?;
+    Ok(Secret::new(key))
+}
+
+/// Builds the file store the settings ask for and checks that it can be used.
+pub async fn open_storage(settings: &Settings, base_url: &str) -> Result<Storage, StartError> {
+    let storage = match &settings.storage {
+        StorageSettings::Local { dir } => Storage::Local(LocalStore::new(
+            dir.clone(),
+            base_url.to_owned(),
+            UrlSigner::new(url_signing_key(settings)?),
+        )),
+        StorageSettings::S3(s3) => Storage::S3(S3Store::new(s3)),
+    };
+    storage.check().await?;
+    Ok(storage)
+}
+
+pub fn check_pwa_built(settings: &Settings) -> Result<(), StartError> {
+    let index = settings.pwa_dir.join("index.html");
+    if index.exists() {
+        Ok(())
+    } else {
+        Err(StartError::PwaMissing(index.display().to_string()))
+    }
+}
+
+pub async fn bind(settings: &Settings) -> Result<TcpListener, StartError> {
+    let address = format!("{}:{}", settings.host, settings.port);
+    TcpListener::bind(&address).await.map_err(|e| {
+        let detail = if e.kind() == std::io::ErrorKind::AddrInUse {
+            "the port is already in use; stop the other program or set PORT to a free port"
+                .to_owned()
+        } else {
+            e.to_string()
+        };
+        StartError::Bind { address, detail }
+    })
+}
+
+pub fn router(state: AppState) -> Router {
+    let request_id = HeaderName::from_static("x-request-id");
+    let trace = TraceLayer::new_for_http()
+        .make_span_with(|request: &Request<_>| {
+            let id = request
+                .headers()
+                .get("x-request-id")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("-");
+            tracing::span!(
+                Level::INFO,
+                "request",
+                request_id = %id,
+                method = %request.method(),
+                path = %request.uri().path(),
+            )
+        })
+        .on_response(
+            |response: &axum::response::Response, latency: Duration, _span: &tracing::Span| {
+                tracing::info!(
+                    status = response.status().as_u16(),
+                    latency_ms = latency.as_secs_f64() * 1000.0,
+                    "answered"
+                );
+            },
+        );
+    Router::new()
+        .route("/healthz", get(routes::health::healthz))
+        .merge(routes::files::router())
+        .merge(routes::web_app::router(state.settings.pwa_dir.clone()))
+        .layer(CompressionLayer::new().gzip(true).br(true))
+        .layer(trace)
+        .layer(PropagateRequestIdLayer::new(request_id.clone()))
+        .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+        .with_state(state)
+}
+
+/// Serves until `shutdown` resolves; requests in flight finish first.
+pub async fn serve(
+    state: AppState,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+/// Resolves on SIGINT (Ctrl-C) or SIGTERM.
+pub async fn shutdown_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}

@@ -1,0 +1,90 @@
+//! Connecting to PostgreSQL and running the migrations in `migrations/`.
+
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{ConnectOptions, PgPool};
+
+use crate::secret::mask_url_password;
+
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");
+
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error(
+        "DATABASE_URL {url} is not a valid PostgreSQL URL ({detail}); expected postgres://user:password@host:5432/database"
+    )]
+    BadUrl { url: String, detail: String },
+    #[error(
+        "cannot reach the database at {url}: {detail}; check DATABASE_URL and that PostgreSQL is running"
+    )]
+    Unreachable { url: String, detail: String },
+    #[error("the database migrations failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("database error: {0}")]
+    Sql(#[from] sqlx::Error),
+}
+
+pub fn connect_options(url: &str) -> Result<PgConnectOptions, DbError> {
+    if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+        return Err(DbError::BadUrl {
+            url: "(hidden, it may hold a password)".into(),
+            detail: "it must start with postgres:// or postgresql://".into(),
+        });
+    }
+    url.parse::<PgConnectOptions>()
+        .map(|o| o.log_statements(tracing::log::LevelFilter::Debug))
+        .map_err(|e| DbError::BadUrl {
+            url: mask_url_password(url),
+            detail: e.to_string(),
+        })
+}
+
+/// Opens a pool and proves the database answers, within 10 seconds.
+pub async fn connect(url: &str, max_connections: u32) -> Result<PgPool, DbError> {
+    let options = connect_options(url)?;
+    PgPoolOptions::new()
+        .max_connections(max_connections)
+        .acquire_timeout(Duration::from_secs(10))
+        .connect_with(options)
+        .await
+        .map_err(|e| DbError::Unreachable {
+            url: mask_url_password(url),
+            detail: e.to_string(),
+        })
+}
+
+pub async fn migrate(pool: &PgPool) -> Result<(), DbError> {
+    MIGRATOR.run(pool).await?;
+    Ok(())
+}
+
+/// Creates `database` through a maintenance connection when it does not exist yet.
+pub async fn ensure_database(admin_url: &str, database: &str) -> Result<(), DbError> {
+    let pool = connect(admin_url, 1).await?;
+    let exists: bool =
+        sqlx::query_scalar(r#"select exists (select from pg_database where datname = $1)"#)
+            .bind(database)
+            .fetch_one(&pool)
+            .await?;
+    if !exists {
+        // Identifiers cannot be bound; `database` is our own constant, quoted anyway.
+        sqlx::query(&format!(
+            r#"create database "{}""#,
+            database.replace('"', "")
+        ))
+        .execute(&pool)
+        .await?;
+    }
+    pool.close().await;
+    Ok(())
+}
+
+/// True when the database answers a trivial query within two seconds.
+pub async fn is_reachable(pool: &PgPool) -> bool {
+    let ping = sqlx::query_scalar::<_, i32>("select 1").fetch_one(pool);
+    matches!(
+        tokio::time::timeout(Duration::from_secs(2), ping).await,
+        Ok(Ok(1))
+    )
+}

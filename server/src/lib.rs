@@ -1,0 +1,12 @@
+//! PrintStall's server: settings, the database, file storage, and the HTTP router.
+//! `main.rs` only parses the command line and calls into here, so tests can start the
+//! real server on port 0.
+
+pub mod app;
+pub mod db;
+pub mod embedded_pg;
+pub mod error;
+pub mod routes;
+pub mod secret;
+pub mod settings;
+pub mod storage;

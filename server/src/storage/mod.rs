@@ -1,0 +1,121 @@
+//! File storage with two real backends: a local folder (the embedded default) and any
+//! S3-compatible store. Both hand out presigned URLs that a plain HTTP client can use.
+
+mod key;
+mod local;
+mod s3;
+pub mod signed_url;
+
+use std::time::Duration;
+
+use bytes::Bytes;
+
+pub use key::{KeyError, ObjectKey};
+pub use local::LocalStore;
+pub use s3::S3Store;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    #[error("no file is stored at {0}")]
+    NotFound(String),
+    #[error(
+        "the file store at {endpoint} does not answer: {detail}; check S3_ENDPOINT and that the store is running"
+    )]
+    Unreachable { endpoint: String, detail: String },
+    #[error("the file store refused the request: {0}")]
+    Refused(String),
+    #[error("file store I/O failed: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectInfo {
+    pub key: String,
+    pub size: u64,
+}
+
+/// A URL that allows one method on one key until it expires.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct PresignedUrl {
+    pub method: &'static str,
+    pub url: String,
+    pub expires_in_s: u64,
+}
+
+#[derive(Debug, Clone)]
+pub enum Storage {
+    Local(LocalStore),
+    S3(S3Store),
+}
+
+impl Storage {
+    pub fn describe(&self) -> String {
+        match self {
+            Storage::Local(s) => format!("local folder {}", s.root().display()),
+            Storage::S3(s) => s.describe(),
+        }
+    }
+
+    /// Fails with a clear message when the store cannot be used (folder not writable,
+    /// endpoint down, bucket missing).
+    pub async fn check(&self) -> Result<(), StorageError> {
+        match self {
+            Storage::Local(s) => s.check().await,
+            Storage::S3(s) => s.check().await,
+        }
+    }
+
+    pub async fn put(&self, key: &ObjectKey, body: Bytes) -> Result<(), StorageError> {
+        match self {
+            Storage::Local(s) => s.put(key, body).await,
+            Storage::S3(s) => s.put(key, body).await,
+        }
+    }
+
+    pub async fn get(&self, key: &ObjectKey) -> Result<Bytes, StorageError> {
+        match self {
+            Storage::Local(s) => s.get(key).await,
+            Storage::S3(s) => s.get(key).await,
+        }
+    }
+
+    /// Deleting a key that is not there is not an error.
+    pub async fn delete(&self, key: &ObjectKey) -> Result<(), StorageError> {
+        match self {
+            Storage::Local(s) => s.delete(key).await,
+            Storage::S3(s) => s.delete(key).await,
+        }
+    }
+
+    /// Every object under `prefix` (a folder-like key, e.g. `shops/<id>`), sorted by key.
+    pub async fn list(&self, prefix: &ObjectKey) -> Result<Vec<ObjectInfo>, StorageError> {
+        let mut found = match self {
+            Storage::Local(s) => s.list(prefix).await?,
+            Storage::S3(s) => s.list(prefix).await?,
+        };
+        found.sort_by(|a, b| a.key.cmp(&b.key));
+        Ok(found)
+    }
+
+    pub async fn presign_put(
+        &self,
+        key: &ObjectKey,
+        expires: Duration,
+    ) -> Result<PresignedUrl, StorageError> {
+        match self {
+            Storage::Local(s) => Ok(s.presign("PUT", key, expires)),
+            Storage::S3(s) => s.presign_put(key, expires).await,
+        }
+    }
+
+    pub async fn presign_get(
+        &self,
+        key: &ObjectKey,
+        expires: Duration,
+    ) -> Result<PresignedUrl, StorageError> {
+        match self {
+            Storage::Local(s) => Ok(s.presign("GET", key, expires)),
+            Storage::S3(s) => s.presign_get(key, expires).await,
+        }
+    }
+}

@@ -1,0 +1,194 @@
+//! The S3-compatible backend (AWS S3, Cloudflare R2, MinIO, s3s-fs) through aws-sdk-s3.
+
+use std::time::Duration;
+
+use aws_credential_types::Credentials;
+use aws_sdk_s3::config::{BehaviorVersion, Region};
+use aws_sdk_s3::presigning::PresigningConfig;
+use aws_sdk_s3::primitives::ByteStream;
+use bytes::Bytes;
+
+use super::{ObjectInfo, ObjectKey, PresignedUrl, StorageError};
+use crate::settings::S3Settings;
+
+#[derive(Debug, Clone)]
+pub struct S3Store {
+    client: aws_sdk_s3::Client,
+    bucket: String,
+    endpoint: String,
+}
+
+fn refused(e: impl std::error::Error) -> StorageError {
+    // The SDK's Display is terse ("service error"); the source chain says what happened.
+    let mut detail = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        detail.push_str(": ");
+        detail.push_str(&s.to_string());
+        source = s.source();
+    }
+    StorageError::Refused(detail)
+}
+
+impl S3Store {
+    pub fn new(settings: &S3Settings) -> Self {
+        let credentials = Credentials::new(
+            settings.access_key_id.clone(),
+            settings.secret_access_key.expose().to_owned(),
+            None,
+            None,
+            "printstall-settings",
+        );
+        let config = aws_sdk_s3::config::Builder::new()
+            .behavior_version(BehaviorVersion::latest())
+            .endpoint_url(settings.endpoint.clone())
+            .region(Region::new(settings.region.clone()))
+            .credentials_provider(credentials)
+            .force_path_style(settings.path_style)
+            .build();
+        Self {
+            client: aws_sdk_s3::Client::from_conf(config),
+            bucket: settings.bucket.clone(),
+            endpoint: settings.endpoint.clone(),
+        }
+    }
+
+    pub fn describe(&self) -> String {
+        format!("S3 bucket {} at {}", self.bucket, self.endpoint)
+    }
+
+    pub async fn check(&self) -> Result<(), StorageError> {
+        let answer = tokio::time::timeout(
+            Duration::from_secs(10),
+            self.client.head_bucket().bucket(&self.bucket).send(),
+        )
+        .await;
+        match answer {
+            Err(_) => Err(StorageError::Unreachable {
+                endpoint: self.endpoint.clone(),
+                detail: "no answer within 10 s".into(),
+            }),
+            Ok(Err(aws_sdk_s3::error::SdkError::DispatchFailure(e))) => {
+                Err(StorageError::Unreachable {
+                    endpoint: self.endpoint.clone(),
+                    detail: format!("{e:?}"),
+                })
+            }
+            Ok(Err(e)) => Err(StorageError::Refused(format!(
+                "bucket {} cannot be used ({}); check S3_BUCKET and the keys",
+                self.bucket,
+                refused(e)
+            ))),
+            Ok(Ok(_)) => Ok(()),
+        }
+    }
+
+    pub async fn put(&self, key: &ObjectKey, body: Bytes) -> Result<(), StorageError> {
+        self.client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(key.as_str())
+            .body(ByteStream::from(body))
+            .send()
+            .await
+            .map_err(refused)?;
+        Ok(())
+    }
+
+    pub async fn get(&self, key: &ObjectKey) -> Result<Bytes, StorageError> {
+        let answer = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key.as_str())
+            .send()
+            .await;
+        let object = match answer {
+            Ok(object) => object,
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => {
+                return Err(StorageError::NotFound(key.to_string()));
+            }
+            Err(e) => return Err(refused(e)),
+        };
+        let data = object.body.collect().await.map_err(refused)?;
+        Ok(data.into_bytes())
+    }
+
+    pub async fn delete(&self, key: &ObjectKey) -> Result<(), StorageError> {
+        self.client
+            .delete_object()
+            .bucket(&self.bucket)
+            .key(key.as_str())
+            .send()
+            .await
+            .map_err(refused)?;
+        Ok(())
+    }
+
+    pub async fn list(&self, prefix: &ObjectKey) -> Result<Vec<ObjectInfo>, StorageError> {
+        let mut found = Vec::new();
+        let mut pages = self
+            .client
+            .list_objects_v2()
+            .bucket(&self.bucket)
+            .prefix(format!("{prefix}/"))
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(refused)?;
+            for object in page.contents() {
+                if let Some(key) = object.key() {
+                    found.push(ObjectInfo {
+                        key: key.to_owned(),
+                        size: u64::try_from(object.size().unwrap_or(0)).unwrap_or(0),
+                    });
+                }
+            }
+        }
+        Ok(found)
+    }
+
+    fn presigning(expires: Duration) -> Result<PresigningConfig, StorageError> {
+        PresigningConfig::expires_in(expires).map_err(refused)
+    }
+
+    pub async fn presign_put(
+        &self,
+        key: &ObjectKey,
+        expires: Duration,
+    ) -> Result<PresignedUrl, StorageError> {
+        let request = self
+            .client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(key.as_str())
+            .presigned(Self::presigning(expires)?)
+            .await
+            .map_err(refused)?;
+        Ok(PresignedUrl {
+            method: "PUT",
+            url: request.uri().to_owned(),
+            expires_in_s: expires.as_secs(),
+        })
+    }
+
+    pub async fn presign_get(
+        &self,
+        key: &ObjectKey,
+        expires: Duration,
+    ) -> Result<PresignedUrl, StorageError> {
+        let request = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key.as_str())
+            .presigned(Self::presigning(expires)?)
+            .await
+            .map_err(refused)?;
+        Ok(PresignedUrl {
+            method: "GET",
+            url: request.uri().to_owned(),
+            expires_in_s: expires.as_secs(),
+        })
+    }
+}
