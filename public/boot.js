@@ -19,13 +19,16 @@ if ("serviceWorker" in navigator) {
   });
   // The new version takes over only when the user asks (the app's "Reload" button), and
   // the page reloads once it has, so html, js and wasm always come from one version.
+  let updateRequested = false;
   window.addEventListener("printstall:activate-update", () => {
-    registration.waiting?.postMessage({ type: "SKIP_WAITING" });
+    if (!registration.waiting) return;
+    updateRequested = true;
+    registration.waiting.postMessage({ type: "SKIP_WAITING" });
   });
-  let reloading = false;
   navigator.serviceWorker.addEventListener("controllerchange", () => {
-    if (!hadController || reloading) return;
-    reloading = true;
+    // The first worker claiming a fresh page changes nothing on screen: no reload then.
+    if (!updateRequested) return;
+    updateRequested = false;
     window.location.reload();
   });
 }
