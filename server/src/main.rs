@@ -4,6 +4,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
+mod inspect_cli;
+
 use clap::{Parser, Subcommand};
 use printstall_server::app::{self, AppState, Database};
 use printstall_server::embedded_pg::EmbeddedPostgres;
@@ -27,6 +29,16 @@ enum Command {
     Serve,
     /// Run the database migrations and exit.
     Migrate,
+    /// Print the metadata of sliced files (.gcode, .bgcode, .3mf): a short summary, or JSON.
+    /// Needs no database or settings.
+    Inspect {
+        /// The files to read.
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+        /// One JSON object per file (an array with several files).
+        #[arg(long)]
+        json: bool,
+    },
     /// Manage the embedded PostgreSQL cluster (used when DATABASE_URL is unset).
     Db {
         #[command(subcommand)]
@@ -51,6 +63,9 @@ enum DbAction {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Command::Inspect { files, json } = &cli.command {
+        return inspect_cli::run(files, *json);
+    }
     init_logging();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -91,6 +106,14 @@ async fn run(command: Command) -> Result<(), String> {
     let settings = Settings::from_env().map_err(|e| e.to_string())?;
     match command {
         Command::Serve => serve(settings).await,
+        Command::Inspect { files, json } => {
+            // Handled in main() before settings are loaded; kept here for completeness.
+            if inspect_cli::run(&files, json) == ExitCode::SUCCESS {
+                Ok(())
+            } else {
+                Err("some files could not be read".into())
+            }
+        }
         Command::Migrate => {
             let database = Database::open(&settings).await.map_err(|e| e.to_string())?;
             let result = db::migrate(&database.pool).await.map_err(|e| e.to_string());
