@@ -16,6 +16,7 @@ mod info;
 mod meta;
 mod model3mf;
 mod slicers;
+mod sparse;
 mod summary;
 mod text;
 mod threemf;
@@ -30,6 +31,8 @@ pub use error::SliceError;
 pub use info::{
     Filament, FileFormat, ModelInfo, Plate, SliceInfo, Slicer, Thumbnail, ThumbnailFormat,
 };
+pub use sparse::{FETCH_ALIGN, NeedRange, SparseReader, SparseStep, inspect_sparse};
+pub use summary::format_duration;
 
 use window::Source;
 

@@ -5,7 +5,7 @@ use std::fmt::Write;
 use super::{FileFormat, SliceInfo};
 
 /// `1h 5m 41s` style, like the slicers print it.
-fn duration(seconds: u64) -> String {
+pub fn format_duration(seconds: u64) -> String {
     let (d, h, m, s) = (
         seconds / 86_400,
         seconds / 3_600 % 24,
@@ -42,7 +42,7 @@ impl SliceInfo {
             line.push(format!("printer {p}"));
         }
         if let Some(t) = self.print_time_s {
-            line.push(format!("time {}", duration(t)));
+            line.push(format!("time {}", format_duration(t)));
         }
         if let Some(h) = self.layer_height_mm {
             line.push(format!("layers {h} mm"));
@@ -86,7 +86,7 @@ impl SliceInfo {
         for p in &self.plates {
             let time = p
                 .print_time_s
-                .map(|t| format!(" {}", duration(t)))
+                .map(|t| format!(" {}", format_duration(t)))
                 .unwrap_or_default();
             let g = p.filament_g.map(|g| format!(" {g} g")).unwrap_or_default();
             let _ = writeln!(out, "  plate {}{time}{g}", p.index);
@@ -119,13 +119,13 @@ impl SliceInfo {
 
 #[cfg(test)]
 mod tests {
-    use super::duration;
+    use super::format_duration;
 
     #[test]
     fn durations_read_like_slicers() {
-        assert_eq!(duration(57), "57s");
-        assert_eq!(duration(3_941), "1h 5m 41s");
-        assert_eq!(duration(93_784), "1d 2h 3m 4s");
-        assert_eq!(duration(3_600), "1h 0m 0s");
+        assert_eq!(format_duration(57), "57s");
+        assert_eq!(format_duration(3_941), "1h 5m 41s");
+        assert_eq!(format_duration(93_784), "1d 2h 3m 4s");
+        assert_eq!(format_duration(3_600), "1h 0m 0s");
     }
 }
