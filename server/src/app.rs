@@ -164,6 +164,36 @@ pub async fn bind(settings: &Settings) -> Result<TcpListener, StartError> {
     })
 }
 
+/// Reads the access-token key from settings or, the first time, generates one and keeps it
+/// in the data folder.
+pub fn jwt_secret(settings: &Settings) -> Result<Secret, StartError> {
+    if let Some(key) = &settings.jwt_secret {
+        return Ok(key.clone());
+    }
+    read_or_create_secret(&settings.data_dir.join("jwt.key"))
+}
+
+/// The API's state: the owner pool, the app pool (`printstall_app`, connected lazily), the
+/// token keys and the sign-in rate limiter.
+fn api_state(state: &AppState) -> crate::api::ApiState {
+    let app = crate::tenancy::app_pool(&state.db, &state.settings).unwrap_or_else(|e| {
+        tracing::error!(error = %e, "APP_DATABASE_URL is not usable; requests will fail");
+        sqlx::postgres::PgPoolOptions::new()
+            .max_connections(1)
+            .connect_lazy_with(sqlx::postgres::PgConnectOptions::new().username("invalid"))
+    });
+    let secret = jwt_secret(&state.settings).unwrap_or_else(|e| {
+        tracing::error!(error = %e, "cannot keep the token key; sign-ins last until restart");
+        Secret::new(hex::encode(rand::random::<[u8; 32]>()))
+    });
+    crate::api::ApiState {
+        owner: state.db.clone(),
+        app,
+        keys: Arc::new(crate::auth::AuthKeys::new(&secret)),
+        limiter: Arc::new(crate::auth::RateLimiter::default()),
+    }
+}
+
 pub fn router(state: AppState) -> Router {
     let request_id = HeaderName::from_static("x-request-id");
     let trace = TraceLayer::new_for_http()
@@ -190,8 +220,10 @@ pub fn router(state: AppState) -> Router {
                 );
             },
         );
+    let api = crate::api::router(api_state(&state));
     Router::new()
         .route("/healthz", get(routes::health::healthz))
+        .merge(api)
         .merge(routes::files::router())
         .merge(routes::web_app::router(state.settings.pwa_dir.clone()))
         .layer(CompressionLayer::new().gzip(true).br(true))
@@ -207,9 +239,12 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
-        .await
+    axum::serve(
+        listener,
+        router(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
 }
 
 /// Resolves on SIGINT (Ctrl-C) or SIGTERM.

@@ -2,7 +2,9 @@
 //! `main.rs` only parses the command line and calls into here, so tests can start the
 //! real server on port 0.
 
+pub mod api;
 pub mod app;
+pub mod auth;
 pub mod db;
 pub mod embedded_pg;
 pub mod error;
@@ -10,3 +12,4 @@ pub mod routes;
 pub mod secret;
 pub mod settings;
 pub mod storage;
+pub mod tenancy;

@@ -17,6 +17,8 @@ pub const KEYS: &[&str] = &[
     "PRINTSTALL_PWA_DIR",
     "PRINTSTALL_PUBLIC_URL",
     "PRINTSTALL_URL_SIGNING_KEY",
+    "APP_DATABASE_URL",
+    "PRINTSTALL_JWT_SECRET",
     "S3_ENDPOINT",
     "S3_REGION",
     "S3_BUCKET",
@@ -78,6 +80,11 @@ pub struct Settings {
     /// Key for the local store's signed URLs; `None`: generated once and kept in `data_dir`.
     pub url_signing_key: Option<Secret>,
     pub storage: StorageSettings,
+    /// How request transactions connect (as `printstall_app`); `None`: the database URL's
+    /// connection with that user name.
+    pub app_database_url: Option<Secret>,
+    /// HS256 key for access tokens; `None`: generated once and kept in `data_dir`.
+    pub jwt_secret: Option<Secret>,
 }
 
 impl fmt::Debug for Settings {
@@ -97,6 +104,14 @@ impl fmt::Debug for Settings {
             .field("public_url", &self.public_url)
             .field("url_signing_key", &self.url_signing_key)
             .field("storage", &self.storage)
+            .field(
+                "app_database_url",
+                &self
+                    .app_database_url
+                    .as_ref()
+                    .map(|u| mask_url_password(u.expose())),
+            )
+            .field("jwt_secret", &self.jwt_secret)
             .finish()
     }
 }
@@ -141,6 +156,8 @@ impl Settings {
             pwa_dir: PathBuf::from(get("PRINTSTALL_PWA_DIR").unwrap_or_else(|| "dist".into())),
             public_url: get("PRINTSTALL_PUBLIC_URL").map(|u| u.trim_end_matches('/').to_owned()),
             url_signing_key: get("PRINTSTALL_URL_SIGNING_KEY").map(Secret::new),
+            app_database_url: get("APP_DATABASE_URL").map(Secret::new),
+            jwt_secret: get("PRINTSTALL_JWT_SECRET").map(Secret::new),
             data_dir,
             storage,
         })

@@ -80,7 +80,10 @@ pub async fn start(pwa_dir: &Path, backend: Backend) -> TestServer {
         Backend::S3 => Storage::S3(S3Store::new(&s3_settings())),
     };
     storage.check().await.unwrap();
-    let settings = settings_with(&[("PRINTSTALL_PWA_DIR", pwa_dir.to_str().unwrap())]);
+    let settings = settings_with(&[
+        ("PRINTSTALL_PWA_DIR", pwa_dir.to_str().unwrap()),
+        ("PRINTSTALL_JWT_SECRET", TEST_JWT_SECRET),
+    ]);
     let state = AppState {
         db: pool.clone(),
         storage: storage.clone(),
@@ -100,5 +103,146 @@ pub async fn start(pwa_dir: &Path, backend: Backend) -> TestServer {
         storage,
         shutdown: Some(tx),
         task,
+    }
+}
+
+pub const TEST_JWT_SECRET: &str = "test-jwt-secret-not-for-production";
+
+/// Serves the real router on 127.0.0.1:0 over `pool` (a fresh `#[sqlx::test]` database with
+/// the migrations applied); request transactions connect as `printstall_app` to the same
+/// database.
+pub async fn start_api(pool: PgPool) -> TestServer {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let files = std::env::temp_dir().join(format!("printstall-api-test-{}", uuid::Uuid::now_v7()));
+    let storage = Storage::Local(LocalStore::new(
+        files.clone(),
+        url.clone(),
+        UrlSigner::new(Secret::new("test-signing-key")),
+    ));
+    let settings = settings_with(&[
+        ("PRINTSTALL_PWA_DIR", files.to_str().unwrap()),
+        ("PRINTSTALL_DATA_DIR", files.to_str().unwrap()),
+        ("PRINTSTALL_JWT_SECRET", TEST_JWT_SECRET),
+    ]);
+    let state = AppState {
+        db: pool.clone(),
+        storage: storage.clone(),
+        settings: Arc::new(settings),
+    };
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        app::serve(state, listener, async {
+            let _ = rx.await;
+        })
+        .await
+        .unwrap();
+    });
+    TestServer {
+        url,
+        pool,
+        storage,
+        shutdown: Some(tx),
+        task,
+    }
+}
+
+/// A signed-in API client of one shop.
+#[derive(Clone)]
+pub struct Api {
+    pub base: String,
+    pub http: reqwest::Client,
+    pub token: String,
+    pub user_id: String,
+    pub shop_id: String,
+    /// The refresh cookie's value.
+    pub refresh: String,
+}
+
+pub fn refresh_cookie_of(response: &reqwest::Response) -> Option<String> {
+    response
+        .headers()
+        .get_all(reqwest::header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("printstall_refresh="))
+        .map(|v| {
+            v.trim_start_matches("printstall_refresh=")
+                .split(';')
+                .next()
+                .unwrap()
+                .to_owned()
+        })
+}
+
+impl Api {
+    pub fn from_session(base: &str, body: &serde_json::Value, refresh: String) -> Self {
+        Self {
+            base: base.to_owned(),
+            http: reqwest::Client::new(),
+            token: body["access_token"].as_str().unwrap().to_owned(),
+            user_id: body["user"]["id"].as_str().unwrap().to_owned(),
+            shop_id: body["shop_id"].as_str().unwrap().to_owned(),
+            refresh,
+        }
+    }
+
+    /// Registers `email` with its own shop (EUR, 19 % included).
+    pub async fn register(base: &str, email: &str) -> Self {
+        let r = reqwest::Client::new()
+            .post(format!("{base}/api/v1/auth/register"))
+            .json(&serde_json::json!({
+                "email": email,
+                "display_name": "Test Person",
+                "password": "correct horse battery",
+                "shop": {"name": "Test stall", "currency": "EUR", "time_zone": "Europe/Berlin", "tax_rate_bp": 1900}
+            }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 201, "register {email}");
+        let refresh = refresh_cookie_of(&r).unwrap();
+        let body: serde_json::Value = r.json().await.unwrap();
+        Self::from_session(base, &body, refresh)
+    }
+
+    pub async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> (u16, serde_json::Value) {
+        let mut req = self
+            .http
+            .request(method, format!("{}/api/v1{path}", self.base))
+            .bearer_auth(&self.token);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let r = req.send().await.unwrap();
+        let status = r.status().as_u16();
+        let text = r.text().await.unwrap();
+        let json = if text.is_empty() {
+            serde_json::Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text))
+        };
+        (status, json)
+    }
+
+    pub async fn get(&self, path: &str) -> (u16, serde_json::Value) {
+        self.call(reqwest::Method::GET, path, None).await
+    }
+
+    pub async fn post(&self, path: &str, body: serde_json::Value) -> (u16, serde_json::Value) {
+        self.call(reqwest::Method::POST, path, Some(body)).await
+    }
+
+    pub async fn patch(&self, path: &str, body: serde_json::Value) -> (u16, serde_json::Value) {
+        self.call(reqwest::Method::PATCH, path, Some(body)).await
+    }
+
+    pub async fn delete(&self, path: &str) -> (u16, serde_json::Value) {
+        self.call(reqwest::Method::DELETE, path, None).await
     }
 }

@@ -1,0 +1,85 @@
+//! The REST API under `/api/v1`: one module per resource, each adding its routes to a
+//! [`Routes`] registry so that the OpenAPI document can be checked against what is mounted.
+
+pub mod common;
+pub mod openapi;
+pub mod products;
+pub mod sales;
+pub mod shop;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::http::Method;
+use axum::routing::MethodRouter;
+use sqlx::PgPool;
+
+use crate::auth::{self, AuthKeys, RateLimiter};
+
+/// What every API handler can reach.
+#[derive(Clone)]
+pub struct ApiState {
+    /// The owner connection: migrations and the sign-in lookups that cross shops.
+    pub owner: PgPool,
+    /// Request transactions, as `printstall_app` under row-level security.
+    pub app: PgPool,
+    pub keys: Arc<AuthKeys>,
+    pub limiter: Arc<RateLimiter>,
+}
+
+/// A router that remembers every `(method, path)` it mounts.
+pub struct Routes {
+    router: Router<ApiState>,
+    mounted: Vec<(Method, &'static str)>,
+}
+
+impl Routes {
+    fn new() -> Self {
+        Self {
+            router: Router::new(),
+            mounted: Vec::new(),
+        }
+    }
+
+    /// Mounts `handler` at `path` (relative to `/api/v1`) for each of `methods`.
+    pub fn route(
+        mut self,
+        path: &'static str,
+        methods: &[Method],
+        handler: MethodRouter<ApiState>,
+    ) -> Self {
+        for m in methods {
+            self.mounted.push((m.clone(), path));
+        }
+        self.router = self.router.route(path, handler);
+        self
+    }
+}
+
+fn all_routes() -> Routes {
+    let r = Routes::new();
+    let r = auth::routes(r);
+    let r = shop::routes(r);
+    let r = products::routes(r);
+    let r = sales::routes(r);
+    openapi::routes(r)
+}
+
+/// Every `(METHOD, /api/v1/path)` the API mounts, in axum's path syntax.
+pub fn mounted_routes() -> Vec<(String, String)> {
+    all_routes()
+        .mounted
+        .into_iter()
+        .map(|(m, p)| (m.to_string(), format!("/api/v1{p}")))
+        .collect()
+}
+
+/// The `/api/v1` router, with its state.
+pub fn router<S: Clone + Send + Sync + 'static>(state: ApiState) -> Router<S> {
+    let routes = all_routes();
+    Router::new()
+        .nest("/api/v1", routes.router)
+        .route("/api/v1", axum::routing::any(common::not_found))
+        .route("/api/v1/{*rest}", axum::routing::any(common::not_found))
+        .with_state(state)
+}

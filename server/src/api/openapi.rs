@@ -1,0 +1,244 @@
+//! The OpenAPI 3 document at `/api/v1/openapi.json`, built with utoipa from the table
+//! [`OPERATIONS`]. A test checks that table against the routes actually mounted.
+
+use axum::Json;
+use axum::http::Method;
+use axum::routing::get;
+use utoipa::openapi::path::{HttpMethod, OperationBuilder, ParameterBuilder, ParameterIn};
+use utoipa::openapi::request_body::RequestBodyBuilder;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
+use utoipa::openapi::{
+    ComponentsBuilder, ContentBuilder, InfoBuilder, ObjectBuilder, OpenApi, OpenApiBuilder,
+    PathItem, PathsBuilder, Required, ResponseBuilder,
+};
+
+use super::Routes;
+
+pub fn routes(r: Routes) -> Routes {
+    r.route("/openapi.json", &[Method::GET], get(document))
+}
+
+/// `(method, path under /api/v1 in OpenAPI syntax, tag, summary, signed in)`.
+pub const OPERATIONS: &[(&str, &str, &str, &str, bool)] = &[
+    (
+        "POST",
+        "/auth/register",
+        "auth",
+        "Create an account, its shop and owner membership",
+        false,
+    ),
+    (
+        "POST",
+        "/auth/sign-in",
+        "auth",
+        "Sign in (rate-limited per account and address)",
+        false,
+    ),
+    (
+        "POST",
+        "/auth/refresh",
+        "auth",
+        "Rotate the refresh cookie; new access token",
+        false,
+    ),
+    (
+        "POST",
+        "/auth/sign-out",
+        "auth",
+        "Revoke the refresh cookie's family",
+        false,
+    ),
+    (
+        "POST",
+        "/auth/password",
+        "auth",
+        "Change the password; other sessions end",
+        true,
+    ),
+    (
+        "POST",
+        "/auth/invites",
+        "auth",
+        "Make a one-time invite code (owner)",
+        true,
+    ),
+    (
+        "POST",
+        "/auth/join",
+        "auth",
+        "Join a shop as a seller with an invite code",
+        false,
+    ),
+    ("GET", "/shop", "shop", "The signed-in member's shop", true),
+    (
+        "GET",
+        "/products",
+        "products",
+        "List products (q: name, SKU, barcode)",
+        true,
+    ),
+    (
+        "POST",
+        "/products",
+        "products",
+        "Create a product (owner)",
+        true,
+    ),
+    (
+        "GET",
+        "/products/{id}",
+        "products",
+        "Read a product with its stock level",
+        true,
+    ),
+    (
+        "PATCH",
+        "/products/{id}",
+        "products",
+        "Change a product (owner; JSON merge patch)",
+        true,
+    ),
+    (
+        "DELETE",
+        "/products/{id}",
+        "products",
+        "Archive a product (owner)",
+        true,
+    ),
+    (
+        "POST",
+        "/products/{id}/adjust",
+        "products",
+        "Adjust stock (adjusted/returned/damaged/produced)",
+        true,
+    ),
+    (
+        "POST",
+        "/products/{id}/count",
+        "products",
+        "Count stock (records the difference)",
+        true,
+    ),
+    (
+        "GET",
+        "/products/{id}/ledger",
+        "products",
+        "The product's stock ledger",
+        true,
+    ),
+    ("GET", "/sales", "sales", "List sales", true),
+    (
+        "POST",
+        "/sales",
+        "sales",
+        "Record a sale; stock goes down",
+        true,
+    ),
+    (
+        "GET",
+        "/sales/{id}",
+        "sales",
+        "Read a sale with its lines",
+        true,
+    ),
+    ("GET", "/openapi.json", "meta", "This document", false),
+];
+
+fn method(m: &str) -> HttpMethod {
+    match m {
+        "POST" => HttpMethod::Post,
+        "PATCH" => HttpMethod::Patch,
+        "PUT" => HttpMethod::Put,
+        "DELETE" => HttpMethod::Delete,
+        _ => HttpMethod::Get,
+    }
+}
+
+/// The document.
+pub fn build() -> OpenApi {
+    let json_object = || {
+        ContentBuilder::new()
+            .schema(Some(ObjectBuilder::new().build()))
+            .build()
+    };
+    let error = ResponseBuilder::new()
+        .description("`{\"error\": {\"code\", \"message\", \"field\"}}`")
+        .content("application/json", json_object())
+        .build();
+    let mut paths = PathsBuilder::new();
+    for (m, path, tag, summary, signed_in) in OPERATIONS {
+        let mut op = OperationBuilder::new()
+            .tag(*tag)
+            .summary(Some(*summary))
+            .operation_id(Some(format!(
+                "{}_{}",
+                m.to_ascii_lowercase(),
+                path.trim_start_matches('/')
+                    .replace(['/', '-', '.'], "_")
+                    .replace(['{', '}'], "")
+            )))
+            .response(
+                "200",
+                ResponseBuilder::new()
+                    .description("success (201 for creations, 204 without body)")
+                    .content("application/json", json_object())
+                    .build(),
+            )
+            .response("default", error.clone());
+        if path.contains("{id}") {
+            op = op.parameter(
+                ParameterBuilder::new()
+                    .name("id")
+                    .parameter_in(ParameterIn::Path)
+                    .required(Required::True)
+                    .schema(Some(
+                        ObjectBuilder::new()
+                            .schema_type(utoipa::openapi::Type::String)
+                            .format(Some(utoipa::openapi::SchemaFormat::KnownFormat(
+                                utoipa::openapi::KnownFormat::Uuid,
+                            ))),
+                    )),
+            );
+        }
+        if matches!(*m, "POST" | "PATCH" | "PUT") {
+            op = op.request_body(Some(
+                RequestBodyBuilder::new()
+                    .content("application/json", json_object())
+                    .build(),
+            ));
+        }
+        if *signed_in {
+            op = op.security(SecurityRequirement::new("bearer", Vec::<String>::new()));
+        }
+        paths = paths.path(
+            format!("/api/v1{path}"),
+            PathItem::new(method(m), op.build()),
+        );
+    }
+    OpenApiBuilder::new()
+        .info(
+            InfoBuilder::new()
+                .title("PrintStall API")
+                .version(env!("CARGO_PKG_VERSION"))
+                .build(),
+        )
+        .paths(paths.build())
+        .components(Some(
+            ComponentsBuilder::new()
+                .security_scheme(
+                    "bearer",
+                    SecurityScheme::Http(
+                        HttpBuilder::new()
+                            .scheme(HttpAuthScheme::Bearer)
+                            .bearer_format("JWT")
+                            .build(),
+                    ),
+                )
+                .build(),
+        ))
+        .build()
+}
+
+async fn document() -> Json<OpenApi> {
+    Json(build())
+}

@@ -1,0 +1,277 @@
+//! Sales: record one (lines, totals by core's rule, stock goes down in the same
+//! transaction), list and read them.
+
+use axum::extract::{Path, Query, State};
+use axum::http::{Method, StatusCode};
+use axum::routing::get;
+use printstall_core::domain::member::Action;
+use printstall_core::domain::product::StockReason;
+use printstall_core::domain::sale::{Discount, NewSale, PaymentMethod, SaleLine, SaleTotals};
+use printstall_core::domain::{MarketEventId, ProductId, SaleId};
+use printstall_core::money::Minor;
+use serde::{Deserialize, Serialize};
+use sqlx::Row;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::common::{ApiJson, ApiResult, ListQuery, Page, Tx, db, invalid, new_id, require};
+use super::products::{StockMove, apply_move};
+use super::{ApiState, Routes};
+use crate::auth::AuthUser;
+use crate::error::ApiError;
+
+pub fn routes(r: Routes) -> Routes {
+    r.route(
+        "/sales",
+        &[Method::GET, Method::POST],
+        get(list).post(record),
+    )
+    .route("/sales/{id}", &[Method::GET], get(read))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct RecordSaleIn {
+    /// Made by the device, so that a retried request does not sell twice.
+    #[serde(default)]
+    pub id: Option<Uuid>,
+    #[serde(default)]
+    pub event_id: Option<MarketEventId>,
+    pub lines: Vec<SaleLine>,
+    #[serde(default)]
+    pub discount: Discount,
+    pub payment_method: PaymentMethod,
+    /// When it was taken (default: now).
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub taken_at: Option<OffsetDateTime>,
+    #[serde(default)]
+    pub device_id: Option<Uuid>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct SaleOut {
+    pub id: Uuid,
+    pub event_id: Option<Uuid>,
+    pub lines: Vec<SaleLine>,
+    pub discount: Discount,
+    pub payment_method: PaymentMethod,
+    pub tax_rate_bp: u32,
+    pub prices_include_tax: bool,
+    pub totals: SaleTotals,
+    #[serde(with = "time::serde::rfc3339")]
+    pub taken_at: OffsetDateTime,
+    pub taken_by: Option<Uuid>,
+    pub device_id: Option<Uuid>,
+    pub voided: bool,
+}
+
+fn method_label(m: PaymentMethod) -> &'static str {
+    match m {
+        PaymentMethod::Cash => "cash",
+        PaymentMethod::Card => "card",
+        PaymentMethod::Other => "other",
+    }
+}
+
+fn parse_method(s: &str) -> PaymentMethod {
+    match s {
+        "cash" => PaymentMethod::Cash,
+        "card" => PaymentMethod::Card,
+        _ => PaymentMethod::Other,
+    }
+}
+
+/// `POST /sales`: one transaction: the sale, its lines, and a `sold` ledger row per line.
+/// Stock may go below zero (the sale happened); the product's level is then flagged.
+async fn record(
+    State(state): State<ApiState>,
+    auth: AuthUser,
+    ApiJson(input): ApiJson<RecordSaleIn>,
+) -> ApiResult<(StatusCode, ApiJson<SaleOut>)> {
+    require(&auth, Action::Sell)?;
+    let mut tx = state.tx(&auth).await?;
+    let shop = sqlx::query(r#"select tax_rate_bp, prices_include_tax from shop where id = $1"#)
+        .bind(auth.shop_id)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(db)?;
+    let sale = NewSale {
+        sale_id: SaleId(new_id(input.id)),
+        event_id: input.event_id,
+        lines: input.lines,
+        discount: input.discount,
+        payment_method: input.payment_method,
+        tax_rate_bp: u32::try_from(shop.get::<i32, _>("tax_rate_bp")).unwrap_or(0),
+        prices_include_tax: shop.get("prices_include_tax"),
+        taken_at: input.taken_at.unwrap_or_else(OffsetDateTime::now_utc),
+    };
+    sale.validate().map_err(invalid)?;
+    let totals = sale.totals().map_err(invalid)?;
+    let (discount_type, discount_value) = match sale.discount {
+        Discount::None => ("none", 0),
+        Discount::Amount { amount } => ("amount", amount.0),
+        Discount::Percent { bp } => ("percent", i64::from(bp)),
+    };
+    sqlx::query(
+        r#"insert into sale (id, shop_id, event_id, discount_type, discount_value, subtotal,
+                             discount, total, tax, payment_method, tax_rate_bp,
+                             prices_include_tax, taken_at, taken_by, device_id)
+           values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"#,
+    )
+    .bind(sale.sale_id.0)
+    .bind(auth.shop_id)
+    .bind(sale.event_id.map(|e| e.0))
+    .bind(discount_type)
+    .bind(discount_value)
+    .bind(totals.subtotal.0)
+    .bind(totals.discount.0)
+    .bind(totals.total.0)
+    .bind(totals.tax.0)
+    .bind(method_label(sale.payment_method))
+    .bind(i32::try_from(sale.tax_rate_bp).unwrap_or(0))
+    .bind(sale.prices_include_tax)
+    .bind(sale.taken_at)
+    .bind(auth.user_id)
+    .bind(input.device_id)
+    .execute(&mut *tx)
+    .await
+    .map_err(db)?;
+    for (i, line) in sale.lines.iter().enumerate() {
+        sqlx::query(
+            r#"insert into sale_line (shop_id, sale_id, line_no, product_id, quantity, unit_price)
+               values ($1, $2, $3, $4, $5, $6)"#,
+        )
+        .bind(auth.shop_id)
+        .bind(sale.sale_id.0)
+        .bind(i32::try_from(i).unwrap_or(i32::MAX))
+        .bind(line.product_id.0)
+        .bind(i32::try_from(line.quantity).unwrap_or(i32::MAX))
+        .bind(line.unit_price.0)
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+    }
+    // One move per product, in id order, so concurrent sales lock rows in the same order.
+    let mut per_product: std::collections::BTreeMap<Uuid, i64> = Default::default();
+    for line in &sale.lines {
+        *per_product.entry(line.product_id.0).or_default() += i64::from(line.quantity);
+    }
+    for (product_id, quantity) in per_product {
+        apply_move(
+            &mut tx,
+            &auth,
+            &StockMove {
+                product_id,
+                quantity: -quantity,
+                reason: StockReason::Sold,
+                job_id: None,
+                sale_id: Some(sale.sale_id.0),
+                event_id: sale.event_id.map(|e| e.0),
+            },
+        )
+        .await?;
+    }
+    let out = fetch(&mut tx, sale.sale_id.0).await?;
+    tx.commit().await.map_err(db)?;
+    Ok((StatusCode::CREATED, ApiJson(out)))
+}
+
+async fn fetch(tx: &mut Tx, id: Uuid) -> ApiResult<SaleOut> {
+    let r = sqlx::query(
+        r#"select id, event_id, discount_type, discount_value, subtotal, discount, total, tax,
+                  payment_method, tax_rate_bp, prices_include_tax, taken_at, taken_by,
+                  device_id, voided
+           from sale where id = $1"#,
+    )
+    .bind(id)
+    .fetch_optional(&mut **tx)
+    .await
+    .map_err(db)?
+    .ok_or_else(|| ApiError::NotFound("sale".into()))?;
+    let lines = sqlx::query(
+        r#"select product_id, quantity, unit_price from sale_line where sale_id = $1 order by line_no"#,
+    )
+    .bind(id)
+    .fetch_all(&mut **tx)
+    .await
+    .map_err(db)?
+    .iter()
+    .map(|l| SaleLine {
+        product_id: ProductId(l.get("product_id")),
+        quantity: u32::try_from(l.get::<i32, _>("quantity")).unwrap_or(0),
+        unit_price: Minor(l.get("unit_price")),
+    })
+    .collect();
+    Ok(sale_from_row(&r, lines))
+}
+
+fn sale_from_row(r: &sqlx::postgres::PgRow, lines: Vec<SaleLine>) -> SaleOut {
+    let value: i64 = r.get("discount_value");
+    let discount = match r.get::<String, _>("discount_type").as_str() {
+        "amount" => Discount::Amount {
+            amount: Minor(value),
+        },
+        "percent" => Discount::Percent {
+            bp: u32::try_from(value).unwrap_or(0),
+        },
+        _ => Discount::None,
+    };
+    let total: i64 = r.get("total");
+    let tax: i64 = r.get("tax");
+    SaleOut {
+        id: r.get("id"),
+        event_id: r.get("event_id"),
+        lines,
+        discount,
+        payment_method: parse_method(r.get::<String, _>("payment_method").as_str()),
+        tax_rate_bp: u32::try_from(r.get::<i32, _>("tax_rate_bp")).unwrap_or(0),
+        prices_include_tax: r.get("prices_include_tax"),
+        totals: SaleTotals {
+            subtotal: Minor(r.get("subtotal")),
+            discount: Minor(r.get("discount")),
+            total: Minor(total),
+            tax: Minor(tax),
+            net: Minor(total - tax),
+        },
+        taken_at: r.get("taken_at"),
+        taken_by: r.get("taken_by"),
+        device_id: r.get("device_id"),
+        voided: r.get("voided"),
+    }
+}
+
+async fn read(
+    State(state): State<ApiState>,
+    auth: AuthUser,
+    Path(id): Path<Uuid>,
+) -> ApiResult<ApiJson<SaleOut>> {
+    require(&auth, Action::LookUp)?;
+    let mut tx = state.tx(&auth).await?;
+    let out = fetch(&mut tx, id).await?;
+    tx.commit().await.map_err(db)?;
+    Ok(ApiJson(out))
+}
+
+/// `GET /sales`: newest id last, by cursor; lines are left out (read one sale for them).
+async fn list(
+    State(state): State<ApiState>,
+    auth: AuthUser,
+    Query(q): Query<ListQuery>,
+) -> ApiResult<ApiJson<Page<SaleOut>>> {
+    require(&auth, Action::LookUp)?;
+    let limit = q.limit()?;
+    let mut tx = state.tx(&auth).await?;
+    let rows = sqlx::query(
+        r#"select id, event_id, discount_type, discount_value, subtotal, discount, total, tax,
+                  payment_method, tax_rate_bp, prices_include_tax, taken_at, taken_by,
+                  device_id, voided
+           from sale where ($1::uuid is null or id > $1) order by id limit $2"#,
+    )
+    .bind(q.after()?)
+    .bind(limit + 1)
+    .fetch_all(&mut *tx)
+    .await
+    .map_err(db)?;
+    tx.commit().await.map_err(db)?;
+    let items = rows.iter().map(|r| sale_from_row(r, Vec::new())).collect();
+    Ok(ApiJson(Page::from_rows(items, limit, |s| s.id)))
+}

@@ -1,0 +1,57 @@
+//! Who a request acts for, in the database: the app pool (the `printstall_app` role, which
+//! owns no table and cannot bypass row-level security) and request transactions that set
+//! `app.shop_id` / `app.user_id` before anything else.
+
+use std::time::Duration;
+
+use sqlx::postgres::PgPoolOptions;
+use sqlx::{PgPool, Postgres, Transaction};
+use uuid::Uuid;
+
+use crate::db::{self, DbError};
+use crate::settings::Settings;
+
+/// The login role made by migration 0001.
+pub const APP_ROLE: &str = "printstall_app";
+
+/// A pool for request transactions: `APP_DATABASE_URL` when set, otherwise the owner pool's
+/// connection options with the user `printstall_app` (fits the embedded cluster and any
+/// cluster that trusts local connections). Connects lazily: building it does no I/O.
+pub fn app_pool(owner: &PgPool, settings: &Settings) -> Result<PgPool, DbError> {
+    let options = match &settings.app_database_url {
+        Some(url) => db::connect_options(url.expose())?,
+        None => owner.connect_options().as_ref().clone().username(APP_ROLE),
+    };
+    Ok(PgPoolOptions::new()
+        .max_connections(20)
+        .acquire_timeout(Duration::from_secs(10))
+        .connect_lazy_with(options))
+}
+
+/// Sets the shop and user of the transaction `tx` (until it ends).
+pub async fn set_tenant(
+    tx: &mut Transaction<'static, Postgres>,
+    shop_id: Option<Uuid>,
+    user_id: Option<Uuid>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        r#"select set_config('app.shop_id', coalesce($1::text, ''), true),
+                  set_config('app.user_id', coalesce($2::text, ''), true)"#,
+    )
+    .bind(shop_id)
+    .bind(user_id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Begins a transaction on `pool` acting for `shop_id` and `user_id`.
+pub async fn begin(
+    pool: &PgPool,
+    shop_id: Uuid,
+    user_id: Uuid,
+) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    set_tenant(&mut tx, Some(shop_id), Some(user_id)).await?;
+    Ok(tx)
+}
