@@ -91,3 +91,69 @@ fn a_bad_setting_is_one_clear_line() {
     assert!(!ok);
     assert_one_clear_line(&stderr, "PORT=\"http\" is not valid");
 }
+
+/// The embedded default end to end: with no DATABASE_URL the server creates a private
+/// cluster, migrates it, serves, and on SIGTERM finishes and stops the cluster.
+#[test]
+fn embedded_database_starts_serves_and_stops_on_sigterm() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+
+    let pwa = tempfile::tempdir().unwrap();
+    std::fs::write(pwa.path().join("index.html"), "<!doctype html>").unwrap();
+    // The postgres user must be able to enter the folder when the tests run as root.
+    let data = tempfile::Builder::new()
+        .prefix("printstall-embedded-")
+        .tempdir_in("/tmp")
+        .unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_printstall"))
+        .arg("serve")
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("PORT", "0")
+        .env("PRINTSTALL_PWA_DIR", pwa.path())
+        .env("PRINTSTALL_DATA_DIR", data.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut printed = Vec::new();
+    let mut base_url = None;
+    for line in stdout.lines() {
+        let line = line.unwrap();
+        if let Some(url) = line.trim().strip_prefix("listening: ") {
+            base_url = Some(url.to_owned());
+            break;
+        }
+        printed.push(line);
+    }
+    let base_url = base_url.unwrap_or_else(|| panic!("no listening line in {printed:?}"));
+    assert!(
+        printed.iter().any(|l| l.contains("embedded PostgreSQL")),
+        "{printed:?}"
+    );
+    let postmaster_pid = data.path().join("pg/data/postmaster.pid");
+    assert!(postmaster_pid.exists());
+
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let health = runtime
+        .block_on(async { reqwest::get(format!("{base_url}/healthz")).await })
+        .unwrap();
+    assert_eq!(health.status(), 200);
+
+    let pid = child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let status = child.wait().unwrap();
+    assert!(status.success(), "exit status {status}");
+    assert!(
+        !postmaster_pid.exists(),
+        "the embedded cluster still runs after the server stopped"
+    );
+}
