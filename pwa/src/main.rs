@@ -5,6 +5,7 @@ mod components;
 mod hooks;
 mod pages;
 mod route;
+mod slice_blob;
 
 fn main() {
     yew::Renderer::<app::App>::new().render();

@@ -4,3 +4,4 @@ pub mod bottom_nav;
 pub mod online_badge;
 pub mod placeholder;
 pub mod update_banner;
+pub mod variant_from_file;

@@ -1,0 +1,199 @@
+// Models → "Add a variant from a sliced file": a file picked in Chromium is parsed in wasm by
+// printstall-core, offline, reading only the byte ranges it needs, and fills the form.
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+
+import { startServer } from "./support/server.mjs";
+import { launchBrowser, PHONE } from "./support/browser.mjs";
+
+const SCREENSHOTS = join(import.meta.dirname, "screenshots");
+const FIXTURES = resolve(import.meta.dirname, "../../../shared/fixtures/slicefiles");
+const fixture = (name) => join(FIXTURES, name);
+
+let server;
+let browser;
+let scratch;
+
+before(async () => {
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  scratch = mkdtempSync(join(tmpdir(), "printstall-models-"));
+  server = await startServer();
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+  if (scratch) rmSync(scratch, { recursive: true, force: true });
+});
+
+async function openModels(viewport = PHONE) {
+  const context = await browser.newContext({ viewport });
+  const page = await context.newPage();
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(String(e)));
+  await page.goto(`${server.url}/models`);
+  await page.getByRole("heading", { name: "Add a variant from a sliced file" }).waitFor();
+  return { context, page, errors };
+}
+
+/// Picks a file and waits until the form shows it, or an error names it.
+async function pick(page, path) {
+  const name = path.split("/").pop();
+  await page.getByLabel("Sliced file (.gcode, .bgcode, .3mf)").setInputFiles(path);
+  await page.locator(`form[data-file="${name}"], [role=alert]:has-text("${name}")`).first().waitFor();
+}
+
+const value = (page, label) => page.getByLabel(label, { exact: true }).inputValue();
+
+async function thumbnail(page) {
+  const img = page.getByTestId("slice-thumbnail");
+  await img.waitFor();
+  return img.evaluate(async (el) => {
+    await el.decode();
+    return { src: el.getAttribute("src"), width: el.naturalWidth, height: el.naturalHeight, alt: el.alt };
+  });
+}
+
+test("a PrusaSlicer .bgcode fills the variant form with its thumbnail, on a phone", async () => {
+  const { context, page, errors } = await openModels();
+  const input = page.getByLabel("Sliced file (.gcode, .bgcode, .3mf)");
+  assert.equal(await input.getAttribute("accept"), ".gcode,.bgcode,.3mf");
+
+  await pick(page, fixture("prusaslicer_2.9.2_xl5is_5tool.bgcode"));
+  const form = page.getByRole("form", { name: "New variant" });
+  await form.waitFor();
+  assert.equal(await value(page, "Variant name"), "prusaslicer_2.9.2_xl5is_5tool");
+  assert.equal(await value(page, "Printer"), "XL5IS");
+  assert.equal(await value(page, "Print time"), "57s");
+  assert.equal(await page.getByLabel("Print time").getAttribute("data-seconds"), "57");
+  assert.equal(await value(page, "Layer height (mm)"), "0.2");
+  const filament = page.getByLabel("Filament 1 · PETG · Generic PETG @XL - Cooler (235oC) (colour #FF8000), grams");
+  assert.equal(await filament.inputValue(), "0.2");
+  const swatch = await page.locator(".filament .swatch").first().evaluate((el) => getComputedStyle(el).backgroundColor);
+  assert.equal(swatch, "rgb(255, 128, 0)");
+  assert.equal(await page.getByTestId("filament-total").textContent(), "Total 0.2 g");
+  assert.match(await page.getByTestId("slice-source").textContent(), /^Sliced with PrusaSlicer 2\.9\.2\. Read on this device: /);
+
+  // The best thumbnail is the 380×285 PNG block, shown from a blob: URL.
+  const thumb = await thumbnail(page);
+  assert.ok(thumb.src.startsWith("blob:"), thumb.src);
+  assert.deepEqual([thumb.width, thumb.height], [380, 285]);
+
+  // Every control has a label and is at least 44 px high.
+  const unlabeled = await page.locator("form input, #slice-file").evaluateAll((els) =>
+    els.filter((el) => !el.labels || el.labels.length === 0).map((el) => el.id),
+  );
+  assert.deepEqual(unlabeled, []);
+  const small = await page.locator("form input, #slice-file").evaluateAll((els) =>
+    els.filter((el) => el.getBoundingClientRect().height < 44).map((el) => el.id),
+  );
+  assert.deepEqual(small, []);
+
+  await page.screenshot({ path: join(SCREENSHOTS, "models-variant-from-bgcode-phone.png"), fullPage: true });
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test("a Bambu .gcode.3mf picked offline fills filaments with colours and its plate", async () => {
+  const { context, page, errors } = await openModels();
+  await context.setOffline(true);
+  await pick(page, fixture("bambustudio_1.7.6_sliced_plate_RECONSTRUCTED.gcode.3mf"));
+  assert.equal(await value(page, "Variant name"), "bambustudio_1.7.6_sliced_plate_RECONSTRUCTED");
+  assert.equal(await value(page, "Printer"), "Bambu Lab X1 Carbon");
+  assert.equal(await value(page, "Print time"), "2h 4m 35s");
+  assert.equal(await value(page, "Layer height (mm)"), "0.28");
+  const rows = await page.locator(".filament").evaluateAll((els) =>
+    els.map((el) => [el.dataset.color, el.querySelector("input").value]),
+  );
+  assert.deepEqual(rows, [
+    ["#84620D", "13.81"],
+    ["#FFFFFF", "19.66"],
+    ["#C00D1E", "2.98"],
+    ["#00AE42", "2.99"],
+  ]);
+  assert.equal(await page.getByLabel("Filament 10 · PLA · Bambu PLA Basic @BBL X1C (colour #00AE42), grams").inputValue(), "2.99");
+  const plates = page.getByRole("table", { name: "Plates" });
+  assert.deepEqual(await plates.locator("tbody tr").first().locator("th, td").allTextContents(), ["1", "2h 4m 35s", "39.43 g"]);
+  const thumb = await thumbnail(page);
+  assert.deepEqual([thumb.width, thumb.height], [512, 512]);
+  await page.screenshot({ path: join(SCREENSHOTS, "models-variant-from-bambu-3mf-phone.png"), fullPage: true });
+  await context.setOffline(false);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test("a damaged file shows one clear error and the next pick replaces it", async () => {
+  const { context, page, errors } = await openModels();
+  const bad = join(scratch, "broken.bgcode");
+  const good = readFileSync(fixture("prusaslicer_2.9.2_xl5is_5tool.bgcode"));
+  closeSync(openSync(bad, "w"));
+  const fd = openSync(bad, "w");
+  writeSync(fd, good.subarray(0, 40));
+  closeSync(fd);
+  await pick(page, bad);
+  const alert = page.getByRole("alert");
+  assert.match(await alert.textContent(), /^broken\.bgcode: /);
+  await pick(page, fixture("cura_4.10_marlin.gcode"));
+  await page.getByRole("form", { name: "New variant" }).waitFor();
+  assert.equal(await alert.count(), 0);
+  assert.equal(await value(page, "Variant name"), "cura_4.10_marlin");
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+/// A big G-code made of a real file's head, its body repeated, and its tail.
+function makeBigGcode(source, target, size) {
+  const original = readFileSync(source);
+  const headEnd = original.lastIndexOf(10, 100_000) + 1;
+  const tailStart = original.indexOf(10, original.length - 200_000) + 1;
+  const body = original.subarray(headEnd, tailStart);
+  const fd = openSync(target, "w");
+  writeSync(fd, original.subarray(0, headEnd));
+  let written = headEnd;
+  while (written + body.length < size) {
+    writeSync(fd, body);
+    written += body.length;
+  }
+  writeSync(fd, original.subarray(tailStart));
+  closeSync(fd);
+  return statSync(target).size;
+}
+
+test("a 100 MB G-code is parsed from its head and tail only, like the original", async (t) => {
+  const source = fixture("prusaslicer_2.6.0_mini_cube.gcode");
+  const big = join(scratch, "mini_cube_100mb.gcode");
+  const size = makeBigGcode(source, big, 100 * 1000 * 1000);
+  const { context, page, errors } = await openModels();
+
+  await pick(page, source);
+  const original = {
+    printer: await value(page, "Printer"),
+    time: await value(page, "Print time"),
+    grams: await page.locator(".filament input").evaluateAll((els) => els.map((el) => el.value)),
+  };
+  assert.ok(original.time !== "" && original.grams.length > 0, JSON.stringify(original));
+
+  await pick(page, big);
+  await page.getByRole("form", { name: "New variant" }).waitFor();
+  assert.equal(await value(page, "Variant name"), "mini_cube_100mb");
+  assert.deepEqual(
+    {
+      printer: await value(page, "Printer"),
+      time: await value(page, "Print time"),
+      grams: await page.locator(".filament input").evaluateAll((els) => els.map((el) => el.value)),
+    },
+    original,
+  );
+  const stats = await page.getByTestId("slice-source").textContent();
+  const m = stats.match(/Read on this device: ([\d.]+) (KB|MB) of ([\d.]+) MB in (\d+) ms/);
+  assert.ok(m, stats);
+  const readBytes = Number(m[1]) * (m[2] === "MB" ? 1e6 : 1e3);
+  assert.ok(readBytes < 3e6, `read ${readBytes} bytes of ${size}`);
+  t.diagnostic(`browser parse of a ${(size / 1e6).toFixed(0)} MB G-code: ${m[4]} ms, read ${m[1]} ${m[2]}`);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
