@@ -1,6 +1,6 @@
 //! Products and their stock ledger: CRUD, list with search, adjust and count stock.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::{Method, StatusCode};
 use axum::routing::{get, post};
 use printstall_core::domain::member::Action;
@@ -15,7 +15,8 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::common::{
-    ApiJson, ApiResult, ListQuery, Page, Tx, db, int, invalid, merge_patch, new_id, require,
+    ApiJson, ApiPath, ApiQuery, ApiResult, ListQuery, Page, Tx, db, int, invalid, merge_patch,
+    new_id, require,
 };
 use super::{ApiState, Routes};
 use crate::auth::AuthUser;
@@ -117,7 +118,7 @@ pub async fn fetch(tx: &mut Tx, id: Uuid) -> ApiResult<ProductOut> {
 async fn list(
     State(state): State<ApiState>,
     auth: AuthUser,
-    Query(q): Query<ListQuery>,
+    ApiQuery(q): ApiQuery<ListQuery>,
 ) -> ApiResult<ApiJson<Page<ProductOut>>> {
     require(&auth, Action::LookUp)?;
     let limit = q.limit()?;
@@ -146,7 +147,7 @@ async fn list(
 async fn read(
     State(state): State<ApiState>,
     auth: AuthUser,
-    Path(id): Path<Uuid>,
+    ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<ApiJson<ProductOut>> {
     require(&auth, Action::LookUp)?;
     let mut tx = state.tx(&auth).await?;
@@ -205,7 +206,7 @@ async fn create(
 async fn update(
     State(state): State<ApiState>,
     auth: AuthUser,
-    Path(id): Path<Uuid>,
+    ApiPath(id): ApiPath<Uuid>,
     ApiJson(patch): ApiJson<Value>,
 ) -> ApiResult<ApiJson<ProductOut>> {
     require(&auth, Action::EditCatalogue)?;
@@ -247,7 +248,7 @@ async fn update(
 async fn archive(
     State(state): State<ApiState>,
     auth: AuthUser,
-    Path(id): Path<Uuid>,
+    ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<StatusCode> {
     require(&auth, Action::Delete)?;
     let mut tx = state.tx(&auth).await?;
@@ -335,7 +336,7 @@ pub struct AdjustIn {
 async fn adjust(
     State(state): State<ApiState>,
     auth: AuthUser,
-    Path(id): Path<Uuid>,
+    ApiPath(id): ApiPath<Uuid>,
     ApiJson(input): ApiJson<AdjustIn>,
 ) -> ApiResult<ApiJson<ProductOut>> {
     require(&auth, Action::AdjustStock)?;
@@ -372,7 +373,7 @@ pub struct CountIn {
 async fn count(
     State(state): State<ApiState>,
     auth: AuthUser,
-    Path(id): Path<Uuid>,
+    ApiPath(id): ApiPath<Uuid>,
     ApiJson(input): ApiJson<CountIn>,
 ) -> ApiResult<ApiJson<ProductOut>> {
     require(&auth, Action::AdjustStock)?;
@@ -420,8 +421,8 @@ pub struct LedgerRow {
 async fn ledger(
     State(state): State<ApiState>,
     auth: AuthUser,
-    Path(id): Path<Uuid>,
-    Query(q): Query<ListQuery>,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiQuery(q): ApiQuery<ListQuery>,
 ) -> ApiResult<ApiJson<Page<LedgerRow>>> {
     require(&auth, Action::LookUp)?;
     let limit = q.limit()?;

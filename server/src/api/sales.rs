@@ -1,7 +1,7 @@
 //! Sales: record one (lines, totals by core's rule, stock goes down in the same
 //! transaction), list and read them.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::{Method, StatusCode};
 use axum::routing::get;
 use printstall_core::domain::member::Action;
@@ -14,7 +14,9 @@ use sqlx::Row;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::common::{ApiJson, ApiResult, ListQuery, Page, Tx, db, invalid, new_id, require};
+use super::common::{
+    ApiJson, ApiPath, ApiQuery, ApiResult, ListQuery, Page, Tx, db, invalid, new_id, require,
+};
 use super::products::{StockMove, apply_move};
 use super::{ApiState, Routes};
 use crate::auth::AuthUser;
@@ -242,7 +244,7 @@ fn sale_from_row(r: &sqlx::postgres::PgRow, lines: Vec<SaleLine>) -> SaleOut {
 async fn read(
     State(state): State<ApiState>,
     auth: AuthUser,
-    Path(id): Path<Uuid>,
+    ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<ApiJson<SaleOut>> {
     require(&auth, Action::LookUp)?;
     let mut tx = state.tx(&auth).await?;
@@ -255,7 +257,7 @@ async fn read(
 async fn list(
     State(state): State<ApiState>,
     auth: AuthUser,
-    Query(q): Query<ListQuery>,
+    ApiQuery(q): ApiQuery<ListQuery>,
 ) -> ApiResult<ApiJson<Page<SaleOut>>> {
     require(&auth, Action::LookUp)?;
     let limit = q.limit()?;
