@@ -29,18 +29,36 @@ async fn register_sign_in_refresh_rotate_and_reuse(pool: PgPool) {
     assert_eq!(shop["currency"], "EUR");
 
     // The same email in another case is taken.
-    let r = post_raw(&base, "/auth/register", json!({
-        "email": "owner@EXAMPLE.com", "display_name": "B", "password": "another long password",
-        "shop": {"name": "B", "currency": "EUR", "time_zone": "UTC"}
-    }), None).await;
+    let r = post_raw(
+        &base,
+        "/auth/register",
+        json!({
+            "email": "owner@EXAMPLE.com", "display_name": "B", "password": "another long password",
+            "shop": {"name": "B", "currency": "EUR", "time_zone": "UTC"}
+        }),
+        None,
+    )
+    .await;
     assert_eq!(r.status(), 409);
     let body: Value = r.json().await.unwrap();
     assert_eq!(body["error"]["code"], "conflict");
 
     // Sign in; the cookie has the flags the browser needs.
-    let r = post_raw(&base, "/auth/sign-in", json!({"email": "owner@example.com", "password": "correct horse battery"}), None).await;
+    let r = post_raw(
+        &base,
+        "/auth/sign-in",
+        json!({"email": "owner@example.com", "password": "correct horse battery"}),
+        None,
+    )
+    .await;
     assert_eq!(r.status(), 200);
-    let set_cookie = r.headers().get("set-cookie").unwrap().to_str().unwrap().to_owned();
+    let set_cookie = r
+        .headers()
+        .get("set-cookie")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_owned();
     for flag in ["HttpOnly", "Secure", "SameSite=Strict", "Path=/api/v1/auth"] {
         assert!(set_cookie.contains(flag), "{set_cookie} lacks {flag}");
     }
@@ -80,22 +98,55 @@ async fn bad_tokens_and_bad_inputs(pool: PgPool) {
     let server = start_api(pool).await;
     let base = server.url.clone();
     let client = reqwest::Client::new();
-    let r = client.get(format!("{base}/api/v1/shop")).send().await.unwrap();
+    let r = client
+        .get(format!("{base}/api/v1/shop"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 401);
     assert_eq!(r.headers().get("www-authenticate").unwrap(), "Bearer");
     let body: Value = r.json().await.unwrap();
     assert_eq!(body["error"]["code"], "unauthorized");
-    let r = client.get(format!("{base}/api/v1/shop")).bearer_auth("not.a.jwt").send().await.unwrap();
+    let r = client
+        .get(format!("{base}/api/v1/shop"))
+        .bearer_auth("not.a.jwt")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 401);
 
     for (body, status, field) in [
         (json!({"email": "x@example.com"}), 422, None),
-        (json!({"email": "nope", "display_name": "A", "password": "long enough password", "shop": {"name": "S", "currency": "EUR", "time_zone": "UTC"}}), 422, Some("email")),
-        (json!({"email": "a@example.com", "display_name": "A", "password": "short", "shop": {"name": "S", "currency": "EUR", "time_zone": "UTC"}}), 422, Some("password")),
-        (json!({"email": "a@example.com", "display_name": "A", "password": "long enough password", "shop": {"name": "S", "currency": "EURO", "time_zone": "UTC"}}), 422, None),
-        (json!({"email": "a@example.com", "display_name": "x".repeat(121), "password": "long enough password", "shop": {"name": "S", "currency": "EUR", "time_zone": "UTC"}}), 422, Some("display_name")),
-        (json!({"email": "a@example.com", "display_name": "A", "password": "long enough password", "shop": {"name": "S", "currency": "EUR", "time_zone": "+02:00"}}), 422, Some("time_zone")),
-        (json!({"email": 5, "display_name": "A", "password": "long enough password", "shop": {"name": "S", "currency": "EUR", "time_zone": "UTC"}}), 422, None),
+        (
+            json!({"email": "nope", "display_name": "A", "password": "long enough password", "shop": {"name": "S", "currency": "EUR", "time_zone": "UTC"}}),
+            422,
+            Some("email"),
+        ),
+        (
+            json!({"email": "a@example.com", "display_name": "A", "password": "short", "shop": {"name": "S", "currency": "EUR", "time_zone": "UTC"}}),
+            422,
+            Some("password"),
+        ),
+        (
+            json!({"email": "a@example.com", "display_name": "A", "password": "long enough password", "shop": {"name": "S", "currency": "EURO", "time_zone": "UTC"}}),
+            422,
+            None,
+        ),
+        (
+            json!({"email": "a@example.com", "display_name": "x".repeat(121), "password": "long enough password", "shop": {"name": "S", "currency": "EUR", "time_zone": "UTC"}}),
+            422,
+            Some("display_name"),
+        ),
+        (
+            json!({"email": "a@example.com", "display_name": "A", "password": "long enough password", "shop": {"name": "S", "currency": "EUR", "time_zone": "+02:00"}}),
+            422,
+            Some("time_zone"),
+        ),
+        (
+            json!({"email": 5, "display_name": "A", "password": "long enough password", "shop": {"name": "S", "currency": "EUR", "time_zone": "UTC"}}),
+            422,
+            None,
+        ),
     ] {
         let r = post_raw(&base, "/auth/register", body.clone(), None).await;
         assert_eq!(r.status().as_u16(), status, "{body}");
@@ -116,7 +167,11 @@ async fn bad_tokens_and_bad_inputs(pool: PgPool) {
     let err: Value = r.json().await.unwrap();
     assert_eq!(err["error"]["code"], "bad_json");
     // Unknown API paths are JSON 404s, not the web app.
-    let r = client.get(format!("{base}/api/v1/nothing-here")).send().await.unwrap();
+    let r = client
+        .get(format!("{base}/api/v1/nothing-here"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 404);
     let err: Value = r.json().await.unwrap();
     assert_eq!(err["error"]["code"], "not_found");
@@ -129,11 +184,23 @@ async fn sign_in_is_rate_limited_per_account(pool: PgPool) {
     let base = server.url.clone();
     Api::register(&base, "victim@example.com").await;
     for _ in 0..printstall_server::auth::rate_limit::PER_ACCOUNT {
-        let r = post_raw(&base, "/auth/sign-in", json!({"email": "victim@example.com", "password": "wrong password!"}), None).await;
+        let r = post_raw(
+            &base,
+            "/auth/sign-in",
+            json!({"email": "victim@example.com", "password": "wrong password!"}),
+            None,
+        )
+        .await;
         assert_eq!(r.status(), 401);
     }
     // Now even the right password waits.
-    let r = post_raw(&base, "/auth/sign-in", json!({"email": "VICTIM@example.com", "password": "correct horse battery"}), None).await;
+    let r = post_raw(
+        &base,
+        "/auth/sign-in",
+        json!({"email": "VICTIM@example.com", "password": "correct horse battery"}),
+        None,
+    )
+    .await;
     assert_eq!(r.status(), 429);
     assert!(r.headers().get("retry-after").is_some());
     let body: Value = r.json().await.unwrap();
@@ -147,16 +214,32 @@ async fn change_password_invite_and_join_as_seller(pool: PgPool) {
     let base = server.url.clone();
     let owner = Api::register(&base, "owner@example.com").await;
 
-    let (status, err) = owner.post("/auth/password", json!({"current_password": "wrong one!!", "new_password": "a brand new password"})).await;
+    let (status, err) = owner
+        .post(
+            "/auth/password",
+            json!({"current_password": "wrong one!!", "new_password": "a brand new password"}),
+        )
+        .await;
     assert_eq!(status, 403, "{err}");
-    let (status, _) = owner.post("/auth/password", json!({"current_password": "correct horse battery", "new_password": "short"})).await;
+    let (status, _) = owner
+        .post(
+            "/auth/password",
+            json!({"current_password": "correct horse battery", "new_password": "short"}),
+        )
+        .await;
     assert_eq!(status, 422);
     let (status, _) = owner.post("/auth/password", json!({"current_password": "correct horse battery", "new_password": "a brand new password"})).await;
     assert_eq!(status, 200);
     // The old sessions' refresh tokens are revoked; the new password signs in.
     let r = post_raw(&base, "/auth/refresh", json!({}), Some(&owner.refresh)).await;
     assert_eq!(r.status(), 401);
-    let r = post_raw(&base, "/auth/sign-in", json!({"email": "owner@example.com", "password": "a brand new password"}), None).await;
+    let r = post_raw(
+        &base,
+        "/auth/sign-in",
+        json!({"email": "owner@example.com", "password": "a brand new password"}),
+        None,
+    )
+    .await;
     assert_eq!(r.status(), 200);
 
     let (status, invite) = owner.post("/auth/invites", json!({})).await;
