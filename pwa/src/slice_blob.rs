@@ -109,3 +109,23 @@ pub fn image_url(bytes: &[u8], mime: &str) -> Option<String> {
 pub fn revoke_url(url: &str) {
     let _ = web_sys::Url::revoke_object_url(url);
 }
+
+/// A `data:` URL of a PNG drawn from decoded RGBA pixels (for QOI thumbnails).
+pub fn rgba_data_url(rgba: &printstall_core::slicefile::thumbnail::Rgba) -> Option<String> {
+    use wasm_bindgen::JsCast;
+    let document = web_sys::window()?.document()?;
+    let canvas: web_sys::HtmlCanvasElement =
+        document.create_element("canvas").ok()?.dyn_into().ok()?;
+    canvas.set_width(rgba.width);
+    canvas.set_height(rgba.height);
+    let context: web_sys::CanvasRenderingContext2d =
+        canvas.get_context("2d").ok()??.dyn_into().ok()?;
+    let image = web_sys::ImageData::new_with_u8_clamped_array_and_sh(
+        wasm_bindgen::Clamped(&rgba.pixels),
+        rgba.width,
+        rgba.height,
+    )
+    .ok()?;
+    context.put_image_data(&image, 0.0, 0.0).ok()?;
+    canvas.to_data_url().ok()
+}

@@ -145,6 +145,20 @@ test("a damaged file shows one clear error and the next pick replaces it", async
   await context.close();
 });
 
+test("a QOI-only Cura file shows its thumbnail, decoded in wasm and drawn on a canvas", async () => {
+  const { context, page, errors } = await openModels();
+  await pick(page, fixture("cura_4.13.1_duetplugin_qoi_thumbs.gcode"));
+  assert.equal(await value(page, "Variant name"), "cura_4.13.1_duetplugin_qoi_thumbs");
+  assert.equal(await value(page, "Print time"), "1h 9m 59s");
+  assert.equal(await value(page, "Layer height (mm)"), "0.15");
+  const thumb = await thumbnail(page);
+  assert.ok(thumb.src.startsWith("data:image/png;base64,"), thumb.src.slice(0, 40));
+  assert.deepEqual([thumb.width, thumb.height], [128, 128]);
+  assert.equal(await page.getByTestId("thumbnail-note").count(), 0);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
 /// A big G-code made of a real file's head, its body repeated, and its tail.
 function makeBigGcode(source, target, size) {
   const original = readFileSync(source);

@@ -20,7 +20,7 @@ mod sparse;
 mod summary;
 mod text;
 mod threemf;
-mod thumbnail;
+pub mod thumbnail;
 mod window;
 mod xml;
 mod zip;

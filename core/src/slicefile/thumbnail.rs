@@ -1,5 +1,6 @@
-//! Embedded thumbnails: format sniffing and image-size reading (PNG, JPEG, QOI), and the
-//! base64 `; thumbnail begin WxH N` … `; thumbnail end` blocks of ASCII G-code.
+//! Embedded thumbnails: format sniffing and image-size reading (PNG, JPEG, QOI), the
+//! base64 `; thumbnail begin WxH N` … `; thumbnail end` blocks of ASCII G-code, and
+//! [`web_sizes`]: the decoded picture as small PNGs for the web (128 and 512 px).
 
 use super::{SliceInfo, Thumbnail, ThumbnailFormat, text};
 
@@ -226,6 +227,125 @@ impl Collector {
     }
 }
 
+/// The longest side of each web size [`web_sizes`] makes.
+pub const WEB_SIDES: [u32; 2] = [128, 512];
+/// Pictures with a longer side than this are not decoded (a thumbnail is never that big).
+pub const DECODE_MAX_SIDE: u32 = 4096;
+/// Memory the decoder may allocate for one picture.
+const DECODE_MAX_ALLOC: u64 = 96 * 1024 * 1024;
+
+/// One web size of a thumbnail: a PNG whose longer side is at most `max_side`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebImage {
+    pub max_side: u32,
+    pub width: u32,
+    pub height: u32,
+    pub png: Vec<u8>,
+}
+
+/// Why a thumbnail could not be turned into web sizes.
+#[derive(Debug, thiserror::Error)]
+pub enum ThumbnailError {
+    #[error("not a PNG, JPEG or QOI image")]
+    UnknownFormat,
+    #[error("the image header cannot be read")]
+    BadHeader,
+    #[error("the image claims {width}x{height} pixels (at most {DECODE_MAX_SIDE} per side)")]
+    TooLarge { width: u32, height: u32 },
+    #[error("the image cannot be decoded: {0}")]
+    Decode(String),
+    #[error("the PNG cannot be written: {0}")]
+    Encode(String),
+}
+
+/// Decodes an embedded PNG, JPEG or QOI thumbnail and writes it as PNGs for the web: one per
+/// [`WEB_SIDES`] entry, scaled down to fit (never up: a 300 px picture stays 300 px).
+/// Absurd sizes are refused from the header before anything is decoded, and the decoder's
+/// memory is capped.
+pub fn web_sizes(data: &[u8]) -> Result<Vec<WebImage>, ThumbnailError> {
+    let format = sniff(data).ok_or(ThumbnailError::UnknownFormat)?;
+    let (width, height) = dimensions(format, data).ok_or(ThumbnailError::BadHeader)?;
+    if width == 0 || height == 0 || width > DECODE_MAX_SIDE || height > DECODE_MAX_SIDE {
+        return Err(ThumbnailError::TooLarge { width, height });
+    }
+    let image_format = match format {
+        ThumbnailFormat::Png => image::ImageFormat::Png,
+        ThumbnailFormat::Jpg => image::ImageFormat::Jpeg,
+        ThumbnailFormat::Qoi => image::ImageFormat::Qoi,
+    };
+    let mut limits = image::Limits::default();
+    limits.max_image_width = Some(DECODE_MAX_SIDE);
+    limits.max_image_height = Some(DECODE_MAX_SIDE);
+    limits.max_alloc = Some(DECODE_MAX_ALLOC);
+    let mut reader = image::ImageReader::with_format(std::io::Cursor::new(data), image_format);
+    reader.limits(limits);
+    let decoded = reader
+        .decode()
+        .map_err(|e| ThumbnailError::Decode(e.to_string()))?;
+    // The header may lie about the size; the decoded picture is what counts.
+    let (w, h) = (decoded.width(), decoded.height());
+    if w == 0 || h == 0 || w > DECODE_MAX_SIDE || h > DECODE_MAX_SIDE {
+        return Err(ThumbnailError::TooLarge {
+            width: w,
+            height: h,
+        });
+    }
+    let rgba = image::DynamicImage::ImageRgba8(decoded.into_rgba8());
+    WEB_SIDES
+        .iter()
+        .map(|&side| {
+            let scaled = if w.max(h) > side {
+                rgba.thumbnail(side, side)
+            } else {
+                rgba.clone()
+            };
+            let mut png = Vec::new();
+            scaled
+                .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+                .map_err(|e| ThumbnailError::Encode(e.to_string()))?;
+            Ok(WebImage {
+                max_side: side,
+                width: scaled.width(),
+                height: scaled.height(),
+                png,
+            })
+        })
+        .collect()
+}
+
+/// Decoded pixels: `width * height` RGBA quadruplets, row by row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rgba {
+    pub width: u32,
+    pub height: u32,
+    pub pixels: Vec<u8>,
+}
+
+/// Decodes a QOI thumbnail to RGBA (browsers cannot show QOI; the app draws these pixels on a
+/// canvas). Only the small `qoi` decoder is involved, so the app does not carry the PNG and
+/// JPEG codecs of [`web_sizes`]. Sizes are checked from the header before decoding.
+pub fn decode_qoi_rgba(data: &[u8]) -> Result<Rgba, ThumbnailError> {
+    if sniff(data) != Some(ThumbnailFormat::Qoi) {
+        return Err(ThumbnailError::UnknownFormat);
+    }
+    let (width, height) =
+        dimensions(ThumbnailFormat::Qoi, data).ok_or(ThumbnailError::BadHeader)?;
+    if width == 0 || height == 0 || width > DECODE_MAX_SIDE || height > DECODE_MAX_SIDE {
+        return Err(ThumbnailError::TooLarge { width, height });
+    }
+    let mut decoder = qoi::Decoder::new(data)
+        .map_err(|e| ThumbnailError::Decode(e.to_string()))?
+        .with_channels(qoi::Channels::Rgba);
+    let pixels = decoder
+        .decode_to_vec()
+        .map_err(|e| ThumbnailError::Decode(e.to_string()))?;
+    Ok(Rgba {
+        width,
+        height,
+        pixels,
+    })
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
@@ -272,5 +392,181 @@ mod tests {
             (Some((48, 48)), Some(3584))
         );
         assert_eq!(parse_begin(&[]), (None, None));
+    }
+
+    fn fixture(name: &str) -> std::path::PathBuf {
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../shared/fixtures/slicefiles")
+            .join(name)
+    }
+
+    fn fixture_info(name: &str) -> SliceInfo {
+        let mut f = std::fs::File::open(fixture(name)).unwrap();
+        crate::slicefile::inspect(&mut f, name).unwrap()
+    }
+
+    /// Decodes the PNG we wrote and returns its size and one pixel.
+    fn check_png(web: &WebImage) -> (u32, u32) {
+        let img = image::load_from_memory_with_format(&web.png, image::ImageFormat::Png).unwrap();
+        assert_eq!((img.width(), img.height()), (web.width, web.height));
+        assert!(web.width.max(web.height) <= web.max_side);
+        (img.width(), img.height())
+    }
+
+    #[test]
+    fn web_sizes_of_every_format_in_the_fixtures() {
+        // (file, thumbnail index, format, expected 128 size, expected 512 size)
+        let cases = [
+            // QOI blocks of a PrusaSlicer .bgcode: 480x240 and 313x173.
+            (
+                "prusaslicer_2.9.2_xl5is_5tool.bgcode",
+                2,
+                ThumbnailFormat::Qoi,
+                (128, 64),
+                (480, 240),
+            ),
+            (
+                "prusaslicer_2.9.2_xl5is_5tool.bgcode",
+                1,
+                ThumbnailFormat::Qoi,
+                (128, 71),
+                (313, 173),
+            ),
+            // The PNG block of the same file: 380x285.
+            (
+                "prusaslicer_2.9.2_xl5is_5tool.bgcode",
+                3,
+                ThumbnailFormat::Png,
+                (128, 96),
+                (380, 285),
+            ),
+            // Bambu's 512x512 plate picture.
+            (
+                "bambustudio_1.7.6_sliced_plate_RECONSTRUCTED.gcode.3mf",
+                0,
+                ThumbnailFormat::Png,
+                (128, 128),
+                (512, 512),
+            ),
+        ];
+        for (name, index, format, small, large) in cases {
+            let info = fixture_info(name);
+            assert_eq!(info.thumbnails[index].format, format, "{name} #{index}");
+            let sizes = web_sizes(&info.thumbnail_data[index]).unwrap();
+            assert_eq!(sizes.len(), 2);
+            assert_eq!(check_png(&sizes[0]), small, "{name} #{index}");
+            assert_eq!(check_png(&sizes[1]), large, "{name} #{index}");
+        }
+        // Cura's Duet plugin writes QOI thumbnails in base64 blocks: all decode.
+        let cura = fixture_info("cura_4.13.1_duetplugin_qoi_thumbs.gcode");
+        assert!(
+            cura.thumbnails
+                .iter()
+                .all(|t| t.format == ThumbnailFormat::Qoi)
+        );
+        for (t, data) in cura.thumbnails.iter().zip(&cura.thumbnail_data) {
+            let sizes = web_sizes(data).unwrap();
+            assert_eq!(check_png(&sizes[1]), (t.width, t.height));
+        }
+    }
+
+    #[test]
+    fn web_sizes_of_jpeg_and_all_other_fixture_thumbnails() {
+        // Encode a real picture as JPEG (there is no JPEG thumbnail among the fixtures).
+        let info = fixture_info("prusaslicer_2.9.2_xl5is_5tool.bgcode");
+        let png = image::load_from_memory(&info.thumbnail_data[3])
+            .unwrap()
+            .into_rgb8();
+        let mut jpg = Vec::new();
+        png.write_to(
+            &mut std::io::Cursor::new(&mut jpg),
+            image::ImageFormat::Jpeg,
+        )
+        .unwrap();
+        assert_eq!(sniff(&jpg), Some(ThumbnailFormat::Jpg));
+        let sizes = web_sizes(&jpg).unwrap();
+        assert_eq!(check_png(&sizes[0]), (128, 96));
+        assert_eq!(check_png(&sizes[1]), (380, 285));
+        // Every thumbnail in every fixture turns into web sizes.
+        let dir = fixture("");
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            let name = path.file_name().unwrap().to_str().unwrap().to_string();
+            let Ok(info) =
+                crate::slicefile::inspect(&mut std::fs::File::open(&path).unwrap(), &name)
+            else {
+                continue;
+            };
+            for data in &info.thumbnail_data {
+                web_sizes(data).unwrap_or_else(|e| panic!("{name}: {e}"));
+            }
+        }
+    }
+
+    #[test]
+    fn absurd_or_broken_images_are_refused_without_decoding() {
+        // A QOI header claiming 100000 x 100000 pixels.
+        let qoi = [
+            b"qoif".as_slice(),
+            &100_000u32.to_be_bytes(),
+            &100_000u32.to_be_bytes(),
+            &[4, 0],
+            &[0u8; 16],
+        ]
+        .concat();
+        assert!(matches!(
+            web_sizes(&qoi),
+            Err(ThumbnailError::TooLarge { width: 100_000, .. })
+        ));
+        // A PNG header claiming 4000 x 4000 with no data: refused by the decoder, no panic.
+        let mut png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR".to_vec();
+        png.extend_from_slice(&4000u32.to_be_bytes());
+        png.extend_from_slice(&4000u32.to_be_bytes());
+        png.extend_from_slice(&[8, 6, 0, 0, 0, 0, 0, 0, 0]);
+        assert!(matches!(web_sizes(&png), Err(ThumbnailError::Decode(_))));
+        // A PNG that claims a tiny size but is cut off.
+        let info = fixture_info("prusaslicer_2.9.2_xl5is_5tool.bgcode");
+        let cut = &info.thumbnail_data[3][..2000];
+        assert!(matches!(web_sizes(cut), Err(ThumbnailError::Decode(_))));
+        assert!(matches!(
+            web_sizes(b"GIF89a"),
+            Err(ThumbnailError::UnknownFormat)
+        ));
+        assert!(matches!(web_sizes(b"qoif"), Err(ThumbnailError::BadHeader)));
+        assert!(matches!(
+            web_sizes(&[b"qoif".as_slice(), &0u32.to_be_bytes(), &5u32.to_be_bytes()].concat()),
+            Err(ThumbnailError::TooLarge { .. })
+        ));
+    }
+
+    #[test]
+    fn qoi_to_rgba_matches_the_image_decoder() {
+        let info = fixture_info("prusaslicer_2.9.2_xl5is_5tool.bgcode");
+        let data = &info.thumbnail_data[2];
+        let rgba = decode_qoi_rgba(data).unwrap();
+        assert_eq!((rgba.width, rgba.height), (480, 240));
+        let reference = image::load_from_memory_with_format(data, image::ImageFormat::Qoi)
+            .unwrap()
+            .into_rgba8();
+        assert_eq!(rgba.pixels, reference.into_raw());
+        assert!(matches!(
+            decode_qoi_rgba(&info.thumbnail_data[3]),
+            Err(ThumbnailError::UnknownFormat)
+        ));
+        assert!(matches!(
+            decode_qoi_rgba(&data[..200]),
+            Err(ThumbnailError::Decode(_))
+        ));
+        let huge = [
+            b"qoif".as_slice(),
+            &9000u32.to_be_bytes(),
+            &9000u32.to_be_bytes(),
+            &[4, 0],
+        ]
+        .concat();
+        assert!(matches!(
+            decode_qoi_rgba(&huge),
+            Err(ThumbnailError::TooLarge { .. })
+        ));
     }
 }

@@ -5,6 +5,7 @@
 use std::cell::Cell;
 use std::rc::Rc;
 
+use printstall_core::slicefile::thumbnail::decode_qoi_rgba;
 use printstall_core::slicefile::{SliceInfo, ThumbnailFormat, format_duration};
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
@@ -81,7 +82,8 @@ fn human_bytes(n: u64) -> String {
     }
 }
 
-/// The picture to show: the best PNG/JPEG as it is; a QOI only with a note (not decoded here).
+/// The picture to show: the best PNG/JPEG as it is; a QOI (which browsers cannot show)
+/// decoded to RGBA by core and drawn on a canvas.
 fn picture(info: &SliceInfo) -> (Option<Picture>, Option<String>) {
     let Some((thumb, bytes)) = info.best_thumbnail() else {
         return (None, Some("The file has no thumbnail.".into()));
@@ -90,13 +92,24 @@ fn picture(info: &SliceInfo) -> (Option<Picture>, Option<String>) {
         ThumbnailFormat::Png => "image/png",
         ThumbnailFormat::Jpg => "image/jpeg",
         ThumbnailFormat::Qoi => {
-            return (
-                None,
-                Some(format!(
-                    "The file's thumbnail is a {}×{} QOI image, which is not shown here yet.",
-                    thumb.width, thumb.height
-                )),
+            let note = format!(
+                "The file's {}×{} QOI thumbnail cannot be shown.",
+                thumb.width, thumb.height
             );
+            let url = decode_qoi_rgba(bytes)
+                .ok()
+                .and_then(|rgba| slice_blob::rgba_data_url(&rgba));
+            return match url {
+                Some(url) => (
+                    Some(Picture {
+                        url,
+                        width: thumb.width,
+                        height: thumb.height,
+                    }),
+                    None,
+                ),
+                None => (None, Some(note)),
+            };
         }
     };
     let picture = slice_blob::image_url(bytes, mime).map(|url| Picture {
