@@ -323,3 +323,31 @@ where
             .map_err(|e| ApiError::bad_request("bad_query", e.body_text()))
     }
 }
+
+/// Reads a creation body as the core type `T`, whose `id` the client may send (a new
+/// UUIDv7 otherwise). Missing or wrongly typed fields are 422.
+pub fn new_entity<T: DeserializeOwned>(body: Value) -> ApiResult<T> {
+    let Value::Object(mut m) = body else {
+        return Err(ApiError::Unprocessable {
+            message: "send a JSON object".into(),
+            field: None,
+        });
+    };
+    if m.get("id").is_none_or(Value::is_null) {
+        m.insert("id".into(), Value::String(Uuid::now_v7().to_string()));
+    }
+    serde_json::from_value(Value::Object(m)).map_err(|e| invalid_field("body", e.to_string()))
+}
+
+/// The JSON spelling of a core enum (`"pla"`, `"failed_print"`), as stored in text columns.
+pub fn label<T: Serialize>(v: &T) -> ApiResult<String> {
+    match serde_json::to_value(v).map_err(ApiError::internal)? {
+        Value::String(s) => Ok(s),
+        other => Err(ApiError::internal(format!("not a label: {other}"))),
+    }
+}
+
+/// A core enum back from its text column.
+pub fn parse_label<T: DeserializeOwned>(s: String) -> ApiResult<T> {
+    serde_json::from_value(Value::String(s)).map_err(ApiError::internal)
+}

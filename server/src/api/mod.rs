@@ -2,10 +2,12 @@
 //! [`Routes`] registry so that the OpenAPI document can be checked against what is mounted.
 
 pub mod common;
+pub mod filaments;
 pub mod openapi;
 pub mod products;
 pub mod sales;
 pub mod shop;
+pub mod spools;
 
 use std::sync::Arc;
 
@@ -62,6 +64,8 @@ fn all_routes() -> Routes {
     let r = shop::routes(r);
     let r = products::routes(r);
     let r = sales::routes(r);
+    let r = filaments::routes(r);
+    let r = spools::routes(r);
     openapi::routes(r)
 }
 

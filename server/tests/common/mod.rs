@@ -246,3 +246,5 @@ impl Api {
         self.call(reqwest::Method::DELETE, path, None).await
     }
 }
+
+pub mod fixtures;
