@@ -224,6 +224,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(routes::health::healthz))
         .merge(api)
+        .merge(crate::sync::router(api_state(&state)))
         .merge(routes::files::router())
         .merge(routes::web_app::router(state.settings.pwa_dir.clone()))
         .layer(CompressionLayer::new().gzip(true).br(true))

@@ -12,4 +12,5 @@ pub mod routes;
 pub mod secret;
 pub mod settings;
 pub mod storage;
+pub mod sync;
 pub mod tenancy;

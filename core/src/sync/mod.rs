@@ -7,6 +7,7 @@
 //! - [`cells`]: the order-independent merge structures.
 //! - [`state`]: the merged [`State`], [`apply`] and [`fold`].
 //! - [`outcome`]: the per-op answer, [`Applied`] or [`Rejection`].
+//! - [`snapshot`]: the state cut into one [`CellDoc`] per row, as the server stores and pulls it.
 //!
 //! ## The merge rules
 //! - **Counts are deltas.** Sales, production, filament use and adjustments are deltas;
@@ -26,6 +27,7 @@ pub mod cells;
 pub mod hlc;
 pub mod op;
 pub mod outcome;
+pub mod snapshot;
 pub mod state;
 
 pub use hlc::{
@@ -33,4 +35,5 @@ pub use hlc::{
 };
 pub use op::{EntityKind, MAX_BATCH, OP_KINDS, Op, OpBody, authorize, decode_op};
 pub use outcome::{Applied, EntityRef, LevelChange, Outcome, RejectCode, Rejection};
+pub use snapshot::{CellDoc, cells_needed};
 pub use state::{EntityView, SaleView, SpoolLevel, State, apply, fold};

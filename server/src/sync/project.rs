@@ -1,0 +1,482 @@
+//! Keeps the REST tables in step with an applied op, in the push's transaction: stock
+//! levels and their ledger, sales and their lines, spool grams and their ledger, and the
+//! descriptive columns of products, filaments and spools.
+//!
+//! The merge cells (`sync_cell`) are the truth for sync; these tables are what the REST API
+//! and reports read. A row the REST tables cannot hold (a product made on a phone before it
+//! has a SKU, a sale of a product the back office never had) is skipped here with a note in
+//! the op's answer: the op still counts, and the cells still carry it.
+
+use printstall_core::domain::sale::Discount;
+use printstall_core::sync::{Applied, EntityKind, LevelChange, Op, OpBody, State};
+use serde_json::{Map, Value};
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+use crate::auth::AuthUser;
+
+/// Projects `op`. `Ok(Some(note))` when the REST tables could not show it (a data error,
+/// rolled back to the op's savepoint); `Err` only for failures that should fail the push.
+pub async fn project(
+    conn: &mut PgConnection,
+    user: &AuthUser,
+    op: &Op,
+    applied: &Applied,
+    state: &State,
+) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query("savepoint sync_projection")
+        .execute(&mut *conn)
+        .await?;
+    match project_inner(conn, user, op, applied, state).await {
+        Ok(()) => {
+            sqlx::query("release savepoint sync_projection")
+                .execute(&mut *conn)
+                .await?;
+            Ok(None)
+        }
+        Err(sqlx::Error::Database(e))
+            if e.code()
+                .is_some_and(|c| c.starts_with("23") || c.starts_with("22")) =>
+        {
+            tracing::warn!(op_id = %op.op_id, error = %e, "sync op not shown in the REST tables");
+            sqlx::query("rollback to savepoint sync_projection")
+                .execute(&mut *conn)
+                .await?;
+            sqlx::query("release savepoint sync_projection")
+                .execute(&mut *conn)
+                .await?;
+            Ok(Some(format!(
+                "the back-office lists do not show this change yet ({}); it is kept and counted",
+                e.constraint().unwrap_or("a required value is missing")
+            )))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+async fn project_inner(
+    conn: &mut PgConnection,
+    user: &AuthUser,
+    op: &Op,
+    applied: &Applied,
+    state: &State,
+) -> Result<(), sqlx::Error> {
+    let mut sale_id = None;
+    let mut job_id = None;
+    let mut event_id = None;
+    match &op.body {
+        OpBody::SaleRecord(sale) => {
+            sale_id = Some(sale.sale_id.0);
+            event_id = sale.event_id.map(|e| e.0);
+            let ours = state
+                .sales
+                .get(&sale.sale_id)
+                .and_then(|c| c.record.as_ref())
+                .is_some_and(|r| r.stamp.op_id == op.op_id);
+            if ours {
+                insert_sale(conn, user, op, state).await?;
+            }
+        }
+        OpBody::SaleVoid(v) => {
+            sale_id = Some(v.sale_id.0);
+            sqlx::query(r#"update sale set voided = true where id = $1"#)
+                .bind(v.sale_id.0)
+                .execute(&mut *conn)
+                .await?;
+        }
+        OpBody::StockAdjust(b) => {
+            job_id = b.job_id.map(|j| j.0);
+            event_id = b.event_id.map(|e| e.0);
+        }
+        OpBody::StockCount(b) => event_id = b.event_id.map(|e| e.0),
+        OpBody::SpoolUse(b) => job_id = b.job_id.map(|j| j.0),
+        OpBody::JobFinish(b) => job_id = Some(b.job_id.0),
+        OpBody::JobFail(b) => job_id = Some(b.job_id.0),
+        OpBody::EntitySet(b) => {
+            descriptive(conn, user, b.entity, b.id, b.fields.keys(), state).await?;
+        }
+        OpBody::EntityDelete(t) | OpBody::EntityUndelete(t) => {
+            lifecycle(conn, t.entity, t.id, state).await?;
+        }
+        _ => {}
+    }
+    for change in &applied.levels {
+        let d = change.after - change.before;
+        match change.entity.kind {
+            EntityKind::Product => {
+                if d != 0 || matches!(op.body, OpBody::StockCount(_)) {
+                    stock_move(conn, user, op, change, d, sale_id, job_id, event_id).await?;
+                }
+            }
+            EntityKind::Spool if d != 0 => spool_move(conn, user, op, change, -d, job_id).await?,
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+fn label<T: serde::Serialize>(v: &T) -> String {
+    match serde_json::to_value(v) {
+        Ok(Value::String(s)) => s,
+        _ => String::new(),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn stock_move(
+    conn: &mut PgConnection,
+    user: &AuthUser,
+    op: &Op,
+    change: &LevelChange,
+    d: i64,
+    sale_id: Option<Uuid>,
+    job_id: Option<Uuid>,
+    event_id: Option<Uuid>,
+) -> Result<(), sqlx::Error> {
+    let reason = match &op.body {
+        OpBody::StockAdjust(b) => label(&b.reason),
+        OpBody::StockCount(_) => "counted".into(),
+        OpBody::SaleRecord(_) => "sold".into(),
+        OpBody::JobFinish(_) if d > 0 => "produced".into(),
+        _ => "adjusted".into(),
+    };
+    let product = change.entity.id;
+    let found: Option<Uuid> = sqlx::query_scalar(
+        r#"update product set on_hand = on_hand + $2, updated_at = now() where id = $1 returning id"#,
+    )
+    .bind(product)
+    .bind(d)
+    .fetch_optional(&mut *conn)
+    .await?;
+    if found.is_none() {
+        return Ok(());
+    }
+    // References to rows the REST tables do not have (yet) are left empty.
+    sqlx::query(
+        r#"insert into stock_entry (id, shop_id, product_id, quantity, reason, job_id, sale_id,
+                                    event_id, user_id)
+           values ($1, $2, $3, $4, $5,
+                   (select id from print_job where id = $6),
+                   (select id from sale where id = $7),
+                   (select id from market_event where id = $8),
+                   $9)"#,
+    )
+    .bind(Uuid::now_v7())
+    .bind(user.shop_id)
+    .bind(product)
+    .bind(d)
+    .bind(reason)
+    .bind(job_id)
+    .bind(sale_id)
+    .bind(event_id)
+    .bind(user.user_id)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+async fn spool_move(
+    conn: &mut PgConnection,
+    user: &AuthUser,
+    op: &Op,
+    change: &LevelChange,
+    used: i64,
+    job_id: Option<Uuid>,
+) -> Result<(), sqlx::Error> {
+    let reason = match &op.body {
+        _ if used < 0 => "correction".to_owned(),
+        OpBody::SpoolUse(b) => label(&b.reason),
+        OpBody::SpoolWeigh(_) => "measurement".into(),
+        OpBody::JobFail(_) => "failed_print".into(),
+        _ => "print".into(),
+    };
+    let spool = change.entity.id;
+    let found: Option<Uuid> = sqlx::query_scalar(
+        r#"update spool set left_cg = greatest(0, left_cg - $2),
+                  first_used_at = coalesce(first_used_at, now()), last_used_at = now(),
+                  updated_at = now()
+           where id = $1 returning id"#,
+    )
+    .bind(spool)
+    .bind(used)
+    .fetch_optional(&mut *conn)
+    .await?;
+    if found.is_none() {
+        return Ok(());
+    }
+    sqlx::query(
+        r#"insert into spool_usage (id, shop_id, spool_id, used_cg, reason, job_id, user_id)
+           values ($1, $2, $3, $4, $5, (select id from print_job where id = $6), $7)"#,
+    )
+    .bind(Uuid::now_v7())
+    .bind(user.shop_id)
+    .bind(spool)
+    .bind(used)
+    .bind(reason)
+    .bind(job_id)
+    .bind(user.user_id)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+async fn insert_sale(
+    conn: &mut PgConnection,
+    user: &AuthUser,
+    op: &Op,
+    state: &State,
+) -> Result<(), sqlx::Error> {
+    let OpBody::SaleRecord(sale) = &op.body else {
+        return Ok(());
+    };
+    let Ok(totals) = sale.totals() else {
+        return Ok(());
+    };
+    let (discount_type, discount_value) = match sale.discount {
+        Discount::None => ("none", 0),
+        Discount::Amount { amount } => ("amount", amount.0),
+        Discount::Percent { bp } => ("percent", i64::from(bp)),
+    };
+    let voided = state
+        .sales
+        .get(&sale.sale_id)
+        .is_some_and(|c| c.void.is_some());
+    let inserted = sqlx::query(
+        r#"insert into sale (id, shop_id, event_id, discount_type, discount_value, subtotal,
+                             discount, total, tax, payment_method, tax_rate_bp,
+                             prices_include_tax, taken_at, taken_by, device_id, voided)
+           values ($1, $2, (select id from market_event where id = $3), $4, $5, $6, $7, $8, $9,
+                   $10, $11, $12, $13, $14, $15, $16)
+           on conflict (id) do nothing"#,
+    )
+    .bind(sale.sale_id.0)
+    .bind(user.shop_id)
+    .bind(sale.event_id.map(|e| e.0))
+    .bind(discount_type)
+    .bind(discount_value)
+    .bind(totals.subtotal.0)
+    .bind(totals.discount.0)
+    .bind(totals.total.0)
+    .bind(totals.tax.0)
+    .bind(label(&sale.payment_method))
+    .bind(i32::try_from(sale.tax_rate_bp).unwrap_or(i32::MAX))
+    .bind(sale.prices_include_tax)
+    .bind(sale.taken_at)
+    .bind(user.user_id)
+    .bind(op.device_id.0)
+    .bind(voided)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    if inserted == 0 {
+        return Ok(());
+    }
+    for (i, line) in sale.lines.iter().enumerate() {
+        sqlx::query(
+            r#"insert into sale_line (shop_id, sale_id, line_no, product_id, quantity, unit_price)
+               values ($1, $2, $3, $4, $5, $6)"#,
+        )
+        .bind(user.shop_id)
+        .bind(sale.sale_id.0)
+        .bind(i32::try_from(i).unwrap_or(i32::MAX))
+        .bind(line.product_id.0)
+        .bind(i32::try_from(line.quantity).unwrap_or(i32::MAX))
+        .bind(line.unit_price.0)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
+
+/// The table and the `entity.set.v1` fields that are plain columns of it.
+fn columns(kind: EntityKind) -> Option<(&'static str, &'static [&'static str])> {
+    match kind {
+        EntityKind::Product => Some((
+            "product",
+            &[
+                "sku",
+                "name",
+                "variant_id",
+                "price",
+                "unit_cost",
+                "barcode",
+                "location",
+                "low_stock_threshold",
+                "tags",
+                "active",
+            ],
+        )),
+        EntityKind::Filament => Some((
+            "filament",
+            &[
+                "brand",
+                "material",
+                "diameter",
+                "density_mg_cm3",
+                "net_weight_cg",
+                "empty_spool_cg",
+                "price_per_spool",
+                "nozzle_temp_c",
+                "bed_temp_c",
+                "article_number",
+                "ean",
+            ],
+        )),
+        EntityKind::Spool => Some((
+            "spool",
+            &[
+                "filament_id",
+                "initial_net_cg",
+                "empty_spool_cg",
+                "price_paid",
+                "purchase_date",
+                "location",
+                "lot_number",
+                "barcode",
+                "nfc_tag_id",
+                "archived",
+            ],
+        )),
+        _ => None,
+    }
+}
+
+/// Copies the merged values (last writer wins, not the op's own values) of the fields the
+/// op set into the row's columns; makes the product or spool row when it is new and
+/// complete enough.
+async fn descriptive<'a>(
+    conn: &mut PgConnection,
+    user: &AuthUser,
+    kind: EntityKind,
+    id: Uuid,
+    set: impl Iterator<Item = &'a String>,
+    state: &State,
+) -> Result<(), sqlx::Error> {
+    let Some((table, allowed)) = columns(kind) else {
+        return Ok(());
+    };
+    let Some(cell) = state.entity_cell(kind, id) else {
+        return Ok(());
+    };
+    let merged = cell.values();
+    let cols: Vec<&str> = set
+        .filter_map(|f| allowed.iter().find(|c| **c == f.as_str()).copied())
+        .collect();
+    if cols.is_empty() {
+        return Ok(());
+    }
+    let values = Value::Object(
+        cols.iter()
+            .map(|c| {
+                (
+                    (*c).to_owned(),
+                    merged.get(*c).cloned().unwrap_or(Value::Null),
+                )
+            })
+            .collect::<Map<_, _>>(),
+    );
+    // Column names come from the fixed lists above, never from the request.
+    let targets = cols.join(", ");
+    let sources = cols
+        .iter()
+        .map(|c| format!("r.{c}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let sql = format!(
+        "update {table} set ({targets}, updated_at) = (select {sources}, now() from jsonb_populate_record(null::{table}, $1) r) where id = $2 returning id"
+    );
+    let found: Option<Uuid> = sqlx::query_scalar(&sql)
+        .bind(&values)
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    if found.is_some() || !matches!(kind, EntityKind::Product | EntityKind::Spool) {
+        return Ok(());
+    }
+    // A new row: every known column, plus the level the cells hold.
+    let mut all: Map<String, Value> = allowed
+        .iter()
+        .filter_map(|c| merged.get(*c).map(|v| ((*c).to_owned(), v.clone())))
+        .filter(|(_, v)| !v.is_null())
+        .collect();
+    let required: &[&str] = match kind {
+        EntityKind::Product => &["sku", "name", "price"],
+        _ => &["filament_id", "initial_net_cg"],
+    };
+    if required.iter().any(|c| !all.contains_key(*c)) {
+        return Ok(());
+    }
+    let on_hand = state.on_hand(printstall_core::domain::ProductId(id));
+    if kind == EntityKind::Spool {
+        let level = state.spool_level(printstall_core::domain::SpoolId(id));
+        all.insert("left_cg".into(), Value::from(level.left_cg.0));
+    }
+    let cols: Vec<String> = all.keys().cloned().collect();
+    let sql = format!(
+        "insert into {table} (id, shop_id, {}) select $2, $3, {} from jsonb_populate_record(null::{table}, $1) r on conflict (id) do nothing",
+        cols.join(", "),
+        cols.iter()
+            .map(|c| format!("r.{c}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let inserted = sqlx::query(&sql)
+        .bind(Value::Object(all))
+        .bind(id)
+        .bind(user.shop_id)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected();
+    if inserted > 0 && kind == EntityKind::Product && on_hand != 0 {
+        // Ops that moved its stock before the row existed: one entry that brings the
+        // ledger to the merged level.
+        sqlx::query(r#"update product set on_hand = $2 where id = $1"#)
+            .bind(id)
+            .bind(on_hand)
+            .execute(&mut *conn)
+            .await?;
+        sqlx::query(
+            r#"insert into stock_entry (id, shop_id, product_id, quantity, reason, user_id)
+               values ($1, $2, $3, $4, 'counted', $5)"#,
+        )
+        .bind(Uuid::now_v7())
+        .bind(user.shop_id)
+        .bind(id)
+        .bind(on_hand)
+        .bind(user.user_id)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
+
+async fn lifecycle(
+    conn: &mut PgConnection,
+    kind: EntityKind,
+    id: Uuid,
+    state: &State,
+) -> Result<(), sqlx::Error> {
+    let deleted = state.entity_cell(kind, id).is_some_and(|c| c.is_deleted());
+    let sql = match kind {
+        EntityKind::Product | EntityKind::Filament => {
+            let table = if kind == EntityKind::Product {
+                "product"
+            } else {
+                "filament"
+            };
+            format!(
+                "update {table} set archived_at = case when $2 then coalesce(archived_at, now()) end, updated_at = now() where id = $1"
+            )
+        }
+        EntityKind::Spool => {
+            "update spool set archived = $2, updated_at = now() where id = $1".to_owned()
+        }
+        _ => return Ok(()),
+    };
+    sqlx::query(&sql)
+        .bind(id)
+        .bind(deleted)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}

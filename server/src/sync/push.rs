@@ -1,0 +1,591 @@
+//! `POST /api/v1/sync/push`: a batch of ops applied in one transaction, once per `op_id`.
+//!
+//! Per op, in order: read it (malformed: rejected, the batch goes on), check it, check its
+//! clock (hours ahead: rejected `clock_ahead`; a little ahead: clamped), check the member's
+//! role, answer a duplicate with the stored answer, otherwise load the cells the op needs,
+//! apply it with the core rules, keep the REST tables in step, and record it in
+//! `applied_op`. Only a transient failure (the database) rolls the whole batch back (5xx);
+//! the device then sends the same batch again and nothing is counted twice.
+//!
+//! Ops refused before they reach the merge rules (unreadable, invalid, clock, role, wrong
+//! device) are answered but not recorded: they changed nothing, and the same op may be
+//! accepted later (after a server update that knows its kind, or once the device's clock
+//! is no longer ahead). Ops that reached the merge rules are recorded whatever the answer,
+//! because a refused edit of a deleted row is still part of the merged state.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use axum::Json;
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{HeaderMap, header};
+use printstall_core::domain::DeviceId;
+use printstall_core::sync::{
+    Applied, CellDoc, EntityKind, EntityRef, Hlc, LevelChange, MAX_AHEAD_CLAMP_MS,
+    MAX_AHEAD_REFUSE_MS, MAX_BATCH, Op, RejectCode, Rejection, State as MergeState, apply,
+    authorize, cells_needed, check_future, clamp_future, decode_op,
+};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use sqlx::{PgConnection, Row};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::{MAX_PUSH_BYTES, Member, PROTOCOL, SyncError, SyncResult, SyncState, project};
+use crate::auth::AuthUser;
+use crate::error::ApiError;
+
+/// The request.
+#[derive(Debug, Deserialize)]
+pub struct PushIn {
+    /// Must be [`PROTOCOL`].
+    pub protocol: u32,
+    /// The pushing device (registered to the signed-in user on first push).
+    pub device_id: Uuid,
+    /// The ops, oldest first; read one by one so a malformed op fails alone.
+    pub ops: Vec<Value>,
+}
+
+/// The answer.
+#[derive(Debug, Serialize)]
+pub struct PushOut {
+    pub protocol: u32,
+    /// The shop version this push was given (pull past it to see its effects).
+    pub version: i64,
+    /// One answer per op, in the order sent.
+    pub results: Vec<OpAnswer>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Applied,
+    Duplicate,
+    Rejected,
+}
+
+/// The answer for one op; stored in `applied_op.result` and sent again for a duplicate.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct OpAnswer {
+    pub op_id: Option<Uuid>,
+    pub status: Status,
+    /// For a duplicate: what the first delivery was answered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub original: Option<Status>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<RejectCode>,
+    /// Why it was refused, fit to show the user.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    /// The shop version the op was applied (or first answered) at.
+    pub version: i64,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub levels: Vec<LevelChange>,
+    /// The clock stamp used when the device's was clamped (slightly in the future).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hlc: Option<Hlc>,
+}
+
+impl OpAnswer {
+    fn rejected(op_id: Option<Uuid>, r: Rejection, version: i64) -> Self {
+        OpAnswer {
+            op_id,
+            status: Status::Rejected,
+            original: None,
+            code: Some(r.code),
+            reason: Some(r.message),
+            field: r.field,
+            version,
+            notes: Vec::new(),
+            levels: Vec::new(),
+            hlc: None,
+        }
+    }
+
+    fn applied(op_id: Uuid, a: &Applied, version: i64) -> Self {
+        OpAnswer {
+            op_id: Some(op_id),
+            status: Status::Applied,
+            original: None,
+            code: None,
+            reason: None,
+            field: None,
+            version,
+            notes: a.notes.clone(),
+            levels: a.levels.clone(),
+            hlc: None,
+        }
+    }
+}
+
+/// The handler: size limits, then [`push`].
+pub async fn handler(
+    State(st): State<SyncState>,
+    Member(user): Member,
+    headers: HeaderMap,
+    body: Body,
+) -> SyncResult<Json<PushOut>> {
+    let too_large = || {
+        SyncError::TooLarge(format!(
+            "the push is larger than {} MiB; send at most {MAX_BATCH} ops per push, in several pushes",
+            MAX_PUSH_BYTES / (1024 * 1024)
+        ))
+    };
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > MAX_PUSH_BYTES) {
+        return Err(too_large());
+    }
+    let bytes = axum::body::to_bytes(body, MAX_PUSH_BYTES)
+        .await
+        .map_err(|_| too_large())?;
+    let input: PushIn = serde_json::from_slice(&bytes).map_err(|e| {
+        ApiError::bad_request(
+            "malformed_push",
+            format!("the push could not be read ({e}); send {{protocol, device_id, ops}}"),
+        )
+    })?;
+    if input.protocol != PROTOCOL {
+        return Err(ApiError::bad_request(
+            "unsupported_protocol",
+            format!(
+                "this server speaks sync protocol {PROTOCOL}, the app sent {}; update the app or the server",
+                input.protocol
+            ),
+        )
+        .into());
+    }
+    if input.ops.len() > MAX_BATCH {
+        return Err(SyncError::TooLarge(format!(
+            "the push has {} ops; send at most {MAX_BATCH} per push",
+            input.ops.len()
+        )));
+    }
+    Ok(Json(push(&st, &user, &input).await?))
+}
+
+/// Applies one push in one transaction and answers per op.
+pub async fn push(st: &SyncState, user: &AuthUser, input: &PushIn) -> SyncResult<PushOut> {
+    let mut tx = crate::tenancy::begin(&st.api.app, user.shop_id, user.user_id).await?;
+    register_device(&mut tx, user, input.device_id).await?;
+
+    // The shop's version row. Its row lock (taken by the update) serialises the pushes of a
+    // shop: a push takes version v only after the push that took v-1 has committed or
+    // rolled back, so the versions of committed changes are committed in order, and a
+    // puller whose cursor has passed version v can never later find a newly committed
+    // change at or below v (a plain sequence would allow that: transactions commit out of
+    // order).
+    sqlx::query(r#"insert into shop_sync (shop_id) values ($1) on conflict (shop_id) do nothing"#)
+        .bind(user.shop_id)
+        .execute(&mut *tx)
+        .await?;
+    let version: i64 = sqlx::query_scalar(
+        r#"update shop_sync set version = version + 1 where shop_id = $1 returning version"#,
+    )
+    .bind(user.shop_id)
+    .fetch_one(&mut *tx)
+    .await?;
+
+    let now_ms =
+        u64::try_from(OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000).unwrap_or(0);
+    let mut batch = Batch::default();
+    let mut results = Vec::with_capacity(input.ops.len());
+    for raw in &input.ops {
+        let answer = one_op(
+            &mut tx,
+            user,
+            input.device_id,
+            version,
+            now_ms,
+            raw,
+            &mut batch,
+        )
+        .await?;
+        results.push(answer);
+    }
+
+    batch.write_cells(&mut tx, user.shop_id, version).await?;
+    if !batch.dirty.is_empty() {
+        // Delivered to every server process's listener when (and only if) this commits.
+        sqlx::query(r#"select pg_notify('printstall_sync', $1)"#)
+            .bind(format!("{}:{version}", user.shop_id))
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(PushOut {
+        protocol: PROTOCOL,
+        version,
+        results,
+    })
+}
+
+async fn register_device(conn: &mut PgConnection, user: &AuthUser, device: Uuid) -> SyncResult<()> {
+    // Another shop's device is invisible here (row-level security): the insert does nothing
+    // and the select finds nothing, which is refused like another user's device.
+    sqlx::query(
+        r#"insert into device (id, shop_id, user_id) values ($1, $2, $3) on conflict (id) do nothing"#,
+    )
+    .bind(device)
+    .bind(user.shop_id)
+    .bind(user.user_id)
+    .execute(&mut *conn)
+    .await?;
+    let owner: Option<Uuid> = sqlx::query_scalar(
+        r#"update device set last_push_at = now() where id = $1 returning user_id"#,
+    )
+    .bind(device)
+    .fetch_optional(&mut *conn)
+    .await?;
+    match owner {
+        Some(u) if u == user.user_id => Ok(()),
+        _ => Err(SyncError::DeviceTaken),
+    }
+}
+
+/// The cells of the rows this push has read, merged as the ops go.
+#[derive(Default)]
+struct Batch {
+    state: MergeState,
+    loaded: BTreeSet<EntityRef>,
+    dirty: BTreeSet<EntityRef>,
+}
+
+async fn one_op(
+    conn: &mut PgConnection,
+    user: &AuthUser,
+    device_id: Uuid,
+    version: i64,
+    now_ms: u64,
+    raw: &Value,
+    batch: &mut Batch,
+) -> SyncResult<OpAnswer> {
+    let raw_id = raw
+        .get("op_id")
+        .and_then(Value::as_str)
+        .and_then(|s| Uuid::parse_str(s).ok());
+    let reject = |r: Rejection| Ok(OpAnswer::rejected(raw_id, r, version));
+    let mut op = match decode_op(raw) {
+        Ok(op) => op,
+        Err(r) => return reject(r),
+    };
+    if let Err(r) = op.validate() {
+        return reject(r);
+    }
+    if op.device_id != DeviceId(device_id) {
+        return reject(Rejection {
+            code: RejectCode::Invalid,
+            message: "the op was made on another device than the one pushing it; push it from the device that made it".into(),
+            field: Some("device_id".into()),
+        });
+    }
+    if let Err(e) = check_future(&op.hlc, now_ms, MAX_AHEAD_REFUSE_MS) {
+        return reject(e.into());
+    }
+    let (hlc, clamped) = clamp_future(op.hlc, now_ms, MAX_AHEAD_CLAMP_MS);
+    op.hlc = hlc;
+    if let Err(r) = authorize(user.role, &op.body) {
+        return reject(r);
+    }
+
+    // The stored answer of an op seen before (in an earlier push, or earlier in this one).
+    let stored: Option<Value> =
+        sqlx::query_scalar(r#"select result from applied_op where op_id = $1"#)
+            .bind(op.op_id)
+            .fetch_optional(&mut *conn)
+            .await?;
+    if let Some(stored) = stored {
+        return Ok(duplicate(op.op_id, stored, version));
+    }
+
+    batch.load_for(conn, user.shop_id, &op).await?;
+    let rows = cells_needed(&op, &batch.state);
+    let before: BTreeMap<EntityRef, Option<CellDoc>> =
+        rows.iter().map(|r| (*r, batch.state.cell(*r))).collect();
+    let result = apply(&mut batch.state, &op);
+    let mut answer = match &result {
+        Ok(a) => OpAnswer::applied(op.op_id, a, version),
+        Err(r) => OpAnswer::rejected(Some(op.op_id), r.clone(), version),
+    };
+    if clamped {
+        answer.hlc = Some(op.hlc);
+        answer.notes.push(
+            "this device's clock is a little ahead of the server's; the change was dated at the server's limit".into(),
+        );
+    }
+
+    sqlx::query("savepoint sync_op").execute(&mut *conn).await?;
+    if let Ok(applied) = &result
+        && let Some(note) = project::project(conn, user, &op, applied, &batch.state).await?
+    {
+        answer.notes.push(note);
+    }
+    // The unique key decides: an op is recorded (and counted) once.
+    let inserted = sqlx::query(
+        r#"insert into applied_op (op_id, shop_id, device_id, user_id, client_seq, hlc, kind,
+                                   body, outcome, result, version)
+           values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+           on conflict (op_id) do nothing"#,
+    )
+    .bind(op.op_id)
+    .bind(user.shop_id)
+    .bind(device_id)
+    .bind(user.user_id)
+    .bind(i64::try_from(op.client_seq).unwrap_or(i64::MAX))
+    .bind(op.hlc.to_sortable_string())
+    .bind(op.body.kind())
+    .bind(raw)
+    .bind(match answer.status {
+        Status::Applied => "applied",
+        Status::Rejected => "rejected",
+        Status::Duplicate => "duplicate",
+    })
+    .bind(serde_json::to_value(&answer).map_err(ApiError::internal)?)
+    .bind(version)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    if inserted == 0 {
+        // The id is taken by a row this shop cannot see (another shop's op): undo.
+        sqlx::query("rollback to savepoint sync_op")
+            .execute(&mut *conn)
+            .await?;
+        sqlx::query("release savepoint sync_op")
+            .execute(&mut *conn)
+            .await?;
+        for (r, doc) in before {
+            batch.state.put_cell(r, doc.unwrap_or_default());
+        }
+        batch.state.seen.remove(&op.op_id);
+        return reject(Rejection::new(
+            RejectCode::Conflict,
+            "this op id is already in use; the app must give each change a new op id",
+        ));
+    }
+    sqlx::query("release savepoint sync_op")
+        .execute(&mut *conn)
+        .await?;
+    for (r, doc) in before {
+        if batch.state.cell(r) != doc {
+            batch.dirty.insert(r);
+        }
+    }
+    Ok(answer)
+}
+
+fn duplicate(op_id: Uuid, stored: Value, version: i64) -> OpAnswer {
+    match serde_json::from_value::<OpAnswer>(stored) {
+        Ok(mut a) => {
+            a.original = Some(a.status);
+            a.status = Status::Duplicate;
+            a
+        }
+        Err(_) => OpAnswer {
+            op_id: Some(op_id),
+            status: Status::Duplicate,
+            original: None,
+            code: None,
+            reason: None,
+            field: None,
+            version,
+            notes: Vec::new(),
+            levels: Vec::new(),
+            hlc: None,
+        },
+    }
+}
+
+/// The stamp of what the REST tables held before a row first reached the merge rules:
+/// earlier than any op, so every op's change lands on top of it.
+fn seed_stamp() -> printstall_core::sync::cells::Stamp {
+    printstall_core::sync::cells::Stamp {
+        hlc: Hlc::zero(DeviceId(Uuid::nil())),
+        op_id: Uuid::nil(),
+    }
+}
+
+pub(crate) fn kind_of(label: &str) -> Option<EntityKind> {
+    serde_json::from_value(Value::String(label.to_owned())).ok()
+}
+
+impl Batch {
+    /// Loads every cell `op` needs that this batch has not read yet.
+    async fn load_for(&mut self, conn: &mut PgConnection, shop: Uuid, op: &Op) -> SyncResult<()> {
+        loop {
+            let need: Vec<EntityRef> = cells_needed(op, &self.state)
+                .into_iter()
+                .filter(|r| !self.loaded.contains(r))
+                .collect();
+            if need.is_empty() {
+                return Ok(());
+            }
+            let kinds: Vec<&str> = need.iter().map(|r| r.kind.label()).collect();
+            let ids: Vec<Uuid> = need.iter().map(|r| r.id).collect();
+            let rows = sqlx::query(
+                r#"select c.kind, c.id, c.cell from sync_cell c
+                   join unnest($2::text[], $3::uuid[]) as w(kind, id) on w.kind = c.kind and w.id = c.id
+                   where c.shop_id = $1"#,
+            )
+            .bind(shop)
+            .bind(&kinds)
+            .bind(&ids)
+            .fetch_all(&mut *conn)
+            .await?;
+            let mut found = BTreeSet::new();
+            for row in rows {
+                let kind = kind_of(row.get::<&str, _>("kind"))
+                    .ok_or_else(|| ApiError::internal("unknown kind in sync_cell"))?;
+                let r = EntityRef {
+                    kind,
+                    id: row.get("id"),
+                };
+                let doc: CellDoc = serde_json::from_value(row.get("cell"))
+                    .map_err(|e| ApiError::internal(format!("sync_cell {r:?}: {e}")))?;
+                self.state.put_cell(r, doc);
+                found.insert(r);
+            }
+            let missing: Vec<EntityRef> = need
+                .iter()
+                .filter(|r| !found.contains(r))
+                .copied()
+                .collect();
+            self.seed(conn, &missing).await?;
+            self.loaded.extend(need);
+        }
+    }
+
+    /// A product or spool made through the REST API before any op touched it: its merge
+    /// cell starts from what the REST tables hold (fields, and the level as a count that
+    /// every op comes after).
+    async fn seed(&mut self, conn: &mut PgConnection, missing: &[EntityRef]) -> SyncResult<()> {
+        let products: Vec<Uuid> = missing
+            .iter()
+            .filter(|r| r.kind == EntityKind::Product)
+            .map(|r| r.id)
+            .collect();
+        let spools: Vec<Uuid> = missing
+            .iter()
+            .filter(|r| r.kind == EntityKind::Spool)
+            .map(|r| r.id)
+            .collect();
+        let stamp = seed_stamp();
+        if !products.is_empty() {
+            let rows = sqlx::query(
+                r#"select id, on_hand, jsonb_strip_nulls(jsonb_build_object(
+                       'sku', sku, 'name', name, 'variant_id', variant_id, 'price', price,
+                       'unit_cost', unit_cost, 'barcode', barcode, 'location', location,
+                       'low_stock_threshold', low_stock_threshold, 'tags', tags,
+                       'active', active)) as fields
+                   from product where id = any($1)"#,
+            )
+            .bind(&products)
+            .fetch_all(&mut *conn)
+            .await?;
+            for row in rows {
+                let id: Uuid = row.get("id");
+                let on_hand: i64 = row.get("on_hand");
+                let fields: Value = row.get("fields");
+                let mut doc = CellDoc::default();
+                let mut cell = printstall_core::sync::cells::EntityCell::default();
+                for (k, v) in fields.as_object().into_iter().flatten() {
+                    cell.write(stamp, k, v.clone());
+                }
+                doc.entity = Some(cell);
+                if on_hand != 0 {
+                    let mut level = printstall_core::sync::cells::LevelCell::default();
+                    level.set_count(stamp, on_hand);
+                    doc.stock = Some(level);
+                }
+                self.state.put_cell(
+                    EntityRef {
+                        kind: EntityKind::Product,
+                        id,
+                    },
+                    doc,
+                );
+            }
+        }
+        if !spools.is_empty() {
+            let rows = sqlx::query(
+                r#"select id, initial_net_cg, left_cg, jsonb_strip_nulls(jsonb_build_object(
+                       'filament_id', filament_id, 'initial_net_cg', initial_net_cg,
+                       'empty_spool_cg', empty_spool_cg, 'price_paid', price_paid,
+                       'purchase_date', purchase_date, 'location', location,
+                       'lot_number', lot_number, 'barcode', barcode, 'nfc_tag_id', nfc_tag_id,
+                       'archived', archived)) as fields
+                   from spool where id = any($1)"#,
+            )
+            .bind(&spools)
+            .fetch_all(&mut *conn)
+            .await?;
+            for row in rows {
+                let id: Uuid = row.get("id");
+                let initial: i64 = row.get("initial_net_cg");
+                let left: i64 = row.get("left_cg");
+                let fields: Value = row.get("fields");
+                let mut doc = CellDoc::default();
+                let mut cell = printstall_core::sync::cells::EntityCell::default();
+                for (k, v) in fields.as_object().into_iter().flatten() {
+                    cell.write(stamp, k, v.clone());
+                }
+                doc.entity = Some(cell);
+                if left != initial {
+                    let mut level = printstall_core::sync::cells::LevelCell::default();
+                    level.set_count(stamp, left);
+                    doc.spool = Some(level);
+                }
+                self.state.put_cell(
+                    EntityRef {
+                        kind: EntityKind::Spool,
+                        id,
+                    },
+                    doc,
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes the changed cells with this push's version (an emptied cell is written as
+    /// `{}`, so pullers learn that it changed).
+    async fn write_cells(
+        &self,
+        conn: &mut PgConnection,
+        shop: Uuid,
+        version: i64,
+    ) -> SyncResult<()> {
+        if self.dirty.is_empty() {
+            return Ok(());
+        }
+        let mut kinds = Vec::with_capacity(self.dirty.len());
+        let mut ids = Vec::with_capacity(self.dirty.len());
+        let mut cells = Vec::with_capacity(self.dirty.len());
+        for r in &self.dirty {
+            kinds.push(r.kind.label());
+            ids.push(r.id);
+            let doc = self.state.cell(*r).unwrap_or_default();
+            cells.push(serde_json::to_value(doc).map_err(ApiError::internal)?);
+        }
+        sqlx::query(
+            r#"insert into sync_cell (shop_id, kind, id, cell, version)
+               select $1, w.kind, w.id, w.cell, $5
+               from unnest($2::text[], $3::uuid[], $4::jsonb[]) as w(kind, id, cell)
+               on conflict (shop_id, kind, id) do update
+               set cell = excluded.cell, version = excluded.version"#,
+        )
+        .bind(shop)
+        .bind(&kinds)
+        .bind(&ids)
+        .bind(&cells)
+        .bind(version)
+        .execute(&mut *conn)
+        .await?;
+        Ok(())
+    }
+}
