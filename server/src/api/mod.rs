@@ -2,8 +2,12 @@
 //! [`Routes`] registry so that the OpenAPI document can be checked against what is mounted.
 
 pub mod common;
+pub mod events;
 pub mod filaments;
+pub mod models;
 pub mod openapi;
+pub mod print_jobs;
+pub mod printers;
 pub mod products;
 pub mod sales;
 pub mod shop;
@@ -66,6 +70,10 @@ fn all_routes() -> Routes {
     let r = sales::routes(r);
     let r = filaments::routes(r);
     let r = spools::routes(r);
+    let r = models::routes(r);
+    let r = printers::routes(r);
+    let r = print_jobs::routes(r);
+    let r = events::routes(r);
     openapi::routes(r)
 }
 

@@ -1,0 +1,198 @@
+//! Printers: CRUD, archive, and the spool loaded on each.
+
+use axum::extract::State;
+use axum::http::{Method, StatusCode};
+use axum::routing::get;
+use printstall_core::domain::member::Action;
+use printstall_core::domain::printer::{BuildVolume, Printer, PrinterPatch};
+use printstall_core::domain::{PrinterId, SpoolId};
+use serde::Serialize;
+use serde_json::Value;
+use sqlx::Row;
+use sqlx::postgres::PgRow;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::common::{
+    ApiJson, ApiPath, ApiQuery, ApiResult, ListQuery, Page, Tx, db, int, invalid, merge_patch,
+    new_entity, require, uint,
+};
+use super::models::archive_row;
+use super::{ApiState, Routes};
+use crate::auth::AuthUser;
+use crate::error::ApiError;
+
+pub fn routes(r: Routes) -> Routes {
+    r.route(
+        "/printers",
+        &[Method::GET, Method::POST],
+        get(list).post(create),
+    )
+    .route(
+        "/printers/{id}",
+        &[Method::GET, Method::PATCH, Method::DELETE],
+        get(read).patch(update).delete(archive),
+    )
+}
+
+#[derive(Debug, Serialize)]
+pub struct PrinterOut {
+    #[serde(flatten)]
+    pub printer: Printer,
+    pub archived: bool,
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
+}
+
+const COLUMNS: &str = "id, name, model, nozzle_um, build_x_mm, build_y_mm, build_z_mm, notes, \
+    loaded_spool_id, archived_at, updated_at";
+
+fn from_row(r: &PgRow) -> PrinterOut {
+    let x: Option<i32> = r.get("build_x_mm");
+    let y: Option<i32> = r.get("build_y_mm");
+    let z: Option<i32> = r.get("build_z_mm");
+    let build_volume = match (x, y, z) {
+        (Some(x), Some(y), Some(z)) => Some(BuildVolume {
+            x_mm: uint(x),
+            y_mm: uint(y),
+            z_mm: uint(z),
+        }),
+        _ => None,
+    };
+    PrinterOut {
+        printer: Printer {
+            id: PrinterId(r.get("id")),
+            name: r.get("name"),
+            model: r.get("model"),
+            nozzle_um: r.get::<Option<i32>, _>("nozzle_um").map(uint),
+            build_volume,
+            notes: r.get("notes"),
+            loaded_spool_id: r.get::<Option<Uuid>, _>("loaded_spool_id").map(SpoolId),
+        },
+        archived: r.get::<Option<OffsetDateTime>, _>("archived_at").is_some(),
+        updated_at: r.get("updated_at"),
+    }
+}
+
+pub async fn fetch(tx: &mut Tx, id: Uuid) -> ApiResult<PrinterOut> {
+    let row = sqlx::query(&format!("select {COLUMNS} from printer where id = $1"))
+        .bind(id)
+        .fetch_optional(&mut **tx)
+        .await
+        .map_err(db)?
+        .ok_or_else(|| ApiError::NotFound("printer".into()))?;
+    Ok(from_row(&row))
+}
+
+async fn list(
+    State(state): State<ApiState>,
+    auth: AuthUser,
+    ApiQuery(q): ApiQuery<ListQuery>,
+) -> ApiResult<ApiJson<Page<PrinterOut>>> {
+    require(&auth, Action::LookUp)?;
+    let limit = q.limit()?;
+    let mut tx = state.tx(&auth).await?;
+    let rows = sqlx::query(&format!(
+        r#"select {COLUMNS} from printer
+           where ($1::uuid is null or id > $1)
+             and ($2::text is null or name ilike $2 or model ilike $2)
+             and ($3 or archived_at is null)
+           order by id
+           limit $4"#
+    ))
+    .bind(q.after()?)
+    .bind(q.pattern()?)
+    .bind(q.archived)
+    .bind(limit + 1)
+    .fetch_all(&mut *tx)
+    .await
+    .map_err(db)?;
+    tx.commit().await.map_err(db)?;
+    let items = rows.iter().map(from_row).collect();
+    Ok(ApiJson(Page::from_rows(items, limit, |p| p.printer.id.0)))
+}
+
+async fn read(
+    State(state): State<ApiState>,
+    auth: AuthUser,
+    ApiPath(id): ApiPath<Uuid>,
+) -> ApiResult<ApiJson<PrinterOut>> {
+    require(&auth, Action::LookUp)?;
+    let mut tx = state.tx(&auth).await?;
+    let out = fetch(&mut tx, id).await?;
+    tx.commit().await.map_err(db)?;
+    Ok(ApiJson(out))
+}
+
+async fn write(tx: &mut Tx, auth: &AuthUser, p: &Printer, insert: bool) -> ApiResult<()> {
+    let sql = if insert {
+        r#"insert into printer (id, shop_id, name, model, nozzle_um, build_x_mm, build_y_mm,
+                                build_z_mm, notes, loaded_spool_id)
+           values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"#
+    } else {
+        r#"update printer set name = $3, model = $4, nozzle_um = $5, build_x_mm = $6,
+                  build_y_mm = $7, build_z_mm = $8, notes = $9, loaded_spool_id = $10,
+                  updated_at = now()
+           where id = $1 and shop_id = $2"#
+    };
+    let bv = p.build_volume;
+    sqlx::query(sql)
+        .bind(p.id.0)
+        .bind(auth.shop_id)
+        .bind(p.name.trim())
+        .bind(&p.model)
+        .bind(p.nozzle_um.map(int))
+        .bind(bv.map(|b| int(b.x_mm)))
+        .bind(bv.map(|b| int(b.y_mm)))
+        .bind(bv.map(|b| int(b.z_mm)))
+        .bind(&p.notes)
+        .bind(p.loaded_spool_id.map(|s| s.0))
+        .execute(&mut **tx)
+        .await
+        .map_err(db)?;
+    Ok(())
+}
+
+async fn create(
+    State(state): State<ApiState>,
+    auth: AuthUser,
+    ApiJson(body): ApiJson<Value>,
+) -> ApiResult<(StatusCode, ApiJson<PrinterOut>)> {
+    require(&auth, Action::EditCatalogue)?;
+    let p: Printer = new_entity(body)?;
+    p.validate().map_err(invalid)?;
+    let mut tx = state.tx(&auth).await?;
+    write(&mut tx, &auth, &p, true).await?;
+    let out = fetch(&mut tx, p.id.0).await?;
+    tx.commit().await.map_err(db)?;
+    Ok((StatusCode::CREATED, ApiJson(out)))
+}
+
+/// `PATCH /printers/{id}`: also loads or unloads a spool (`loaded_spool_id`).
+async fn update(
+    State(state): State<ApiState>,
+    auth: AuthUser,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiJson(patch): ApiJson<Value>,
+) -> ApiResult<ApiJson<PrinterOut>> {
+    require(&auth, Action::EditCatalogue)?;
+    let mut tx = state.tx(&auth).await?;
+    let current = fetch(&mut tx, id).await?;
+    let (next, typed): (Printer, PrinterPatch) =
+        merge_patch(&current.printer, patch, PrinterPatch::NULLABLE)?;
+    typed.validate().map_err(invalid)?;
+    next.validate().map_err(invalid)?;
+    write(&mut tx, &auth, &next, false).await?;
+    let out = fetch(&mut tx, id).await?;
+    tx.commit().await.map_err(db)?;
+    Ok(ApiJson(out))
+}
+
+/// `DELETE /printers/{id}`: archives (jobs keep referring to it).
+async fn archive(
+    State(state): State<ApiState>,
+    auth: AuthUser,
+    ApiPath(id): ApiPath<Uuid>,
+) -> ApiResult<StatusCode> {
+    archive_row(&state, &auth, "printer", "printer", id).await
+}
