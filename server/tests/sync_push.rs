@@ -1,0 +1,312 @@
+//! `POST /sync/push` against real PostgreSQL through the real HTTP API: offline devices,
+//! duplicate, concurrent and re-sent pushes, a poison op mid-batch, a device of another
+//! user, a clock hours ahead, oversized batches.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+mod sync_common;
+
+use common::{Api, start_api};
+use printstall_core::domain::ProductId;
+use serde_json::{Value, json};
+use sqlx::PgPool;
+use sync_common::*;
+use uuid::Uuid;
+
+async fn ledger_sum(pool: &PgPool, product: &str) -> (i64, i64) {
+    sqlx::query_as::<_, (i64, i64)>(
+        "select coalesce(sum(quantity), 0)::bigint, count(*) from stock_entry where product_id = $1",
+    )
+    .bind(Uuid::parse_str(product).unwrap())
+    .fetch_one(pool)
+    .await
+    .unwrap()
+}
+
+#[sqlx::test(migrator = "printstall_server::db::MIGRATOR")]
+async fn two_devices_offline_sell_3_and_2_of_10_and_edit_the_same_field(pool: PgPool) {
+    let server = start_api(pool.clone()).await;
+    let owner = Api::register(&server.url, "o@example.com").await;
+    let seller = seller_of(&owner, "s@example.com").await;
+    let rex = product(&owner, "REX").await;
+    // Ten on the shelf, counted through the REST API before any phone synced.
+    let (status, _) = owner
+        .post(&format!("/products/{rex}/count"), json!({"counted": 10}))
+        .await;
+    assert_eq!(status, 200);
+
+    let mut a = Device::new(&owner);
+    let mut b = Device::new(&seller);
+    // Both offline: each sells and the owner renames the product on both phones.
+    let a_ops = vec![
+        a.op(sale(Uuid::now_v7(), &[(&rex, 3)])),
+        a.op(json!({"kind": "entity.set.v1", "entity": "product", "id": rex, "fields": {"name": "Rex (first)"}})),
+    ];
+    let b_ops = vec![b.op(sale(Uuid::now_v7(), &[(&rex, 2)]))];
+    let mut owner_b = Device::new(&owner);
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    let later_name = owner_b.op(json!({"kind": "entity.set.v1", "entity": "product", "id": rex, "fields": {"name": "Rex (later)"}}));
+
+    // Online in the other order: the later edit arrives first.
+    let (status, r) = owner_b.push(std::slice::from_ref(&later_name)).await;
+    assert_eq!(
+        (status, statuses(&r)),
+        (200, vec!["applied".to_owned()]),
+        "{r}"
+    );
+    let (status, r) = b.push(&b_ops).await;
+    assert_eq!(
+        (status, statuses(&r)),
+        (200, vec!["applied".to_owned()]),
+        "{r}"
+    );
+    let (status, r) = a.push(&a_ops).await;
+    assert_eq!(status, 200, "{r}");
+    assert_eq!(statuses(&r), ["applied", "applied"]);
+
+    assert_eq!(on_hand(&owner, &rex).await, 5);
+    assert_eq!(ledger_sum(&pool, &rex).await.0, 5);
+    let (_, p) = owner.get(&format!("/products/{rex}")).await;
+    assert_eq!(p["name"], "Rex (later)", "last writer by clock wins");
+    let (_, sales) = owner.get("/sales").await;
+    assert_eq!(sales["items"].as_array().unwrap().len(), 2);
+
+    // A device that pulls sees the same.
+    let mut pulled = Pulled::default();
+    pulled.drain(&seller, 100).await;
+    let state = pulled.state();
+    let rex_id = ProductId(Uuid::parse_str(&rex).unwrap());
+    assert_eq!(state.on_hand(rex_id), 5);
+    assert_eq!(
+        state
+            .entity(printstall_core::sync::EntityKind::Product, rex_id.0)
+            .unwrap()
+            .fields["name"],
+        "Rex (later)"
+    );
+    server.stop().await;
+}
+
+#[sqlx::test(migrator = "printstall_server::db::MIGRATOR")]
+async fn duplicates_concurrent_pushes_and_lost_responses_count_once(pool: PgPool) {
+    let server = start_api(pool.clone()).await;
+    let owner = Api::register(&server.url, "o@example.com").await;
+    let rex = product(&owner, "REX").await;
+    let mut a = Device::new(&owner);
+    let ops: Vec<Value> = (0..20).map(|_| a.op(adjust(&rex, 1))).collect();
+
+    // The same push twice.
+    let (_, first) = a.push(&ops).await;
+    assert!(statuses(&first).iter().all(|s| s == "applied"), "{first}");
+    let (_, second) = a.push(&ops).await;
+    assert!(
+        statuses(&second).iter().all(|s| s == "duplicate"),
+        "{second}"
+    );
+    assert_eq!(second["results"][0]["original"], "applied");
+    assert_eq!(on_hand(&owner, &rex).await, 20);
+
+    // Two identical pushes at once: each op applied by exactly one of them.
+    let ops: Vec<Value> = (0..50).map(|_| a.op(adjust(&rex, 2))).collect();
+    let (x, y) = tokio::join!(a.push(&ops), a.push(&ops));
+    assert_eq!((x.0, y.0), (200, 200));
+    for i in 0..ops.len() {
+        let mut pair = [
+            x.1["results"][i]["status"].as_str().unwrap(),
+            y.1["results"][i]["status"].as_str().unwrap(),
+        ];
+        pair.sort_unstable();
+        assert_eq!(pair, ["applied", "duplicate"], "op {i}");
+    }
+    assert_eq!(on_hand(&owner, &rex).await, 120);
+
+    // A response lost after commit: the device does not know, and sends again.
+    let ops: Vec<Value> = (0..5).map(|_| a.op(adjust(&rex, -1))).collect();
+    let r = owner
+        .http
+        .post(format!("{}/api/v1/sync/push", owner.base))
+        .bearer_auth(&owner.token)
+        .json(&json!({"protocol": 1, "device_id": a.id, "ops": ops}))
+        .send()
+        .await
+        .unwrap();
+    drop(r); // never read
+    let (_, again) = a.push(&ops).await;
+    assert!(statuses(&again).iter().all(|s| s == "duplicate"), "{again}");
+    assert_eq!(on_hand(&owner, &rex).await, 115);
+    let (sum, entries) = ledger_sum(&pool, &rex).await;
+    assert_eq!((sum, entries), (115, 75));
+    let applied: i64 = sqlx::query_scalar("select count(*) from applied_op")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(applied, 75);
+    server.stop().await;
+}
+
+#[sqlx::test(migrator = "printstall_server::db::MIGRATOR")]
+async fn a_poison_op_mid_batch_is_rejected_alone(pool: PgPool) {
+    let server = start_api(pool.clone()).await;
+    let owner = Api::register(&server.url, "o@example.com").await;
+    let seller = seller_of(&owner, "s@example.com").await;
+    let rex = product(&owner, "REX").await;
+    let mut a = Device::new(&owner);
+    let mut unknown = a.op(adjust(&rex, 1));
+    unknown["body"]["kind"] = json!("stock.adjust.v9");
+    let mut bad_value = a.op(adjust(&rex, 1));
+    bad_value["body"]["delta"] = json!(0);
+    let mut wrong_type = a.op(adjust(&rex, 1));
+    wrong_type["body"]["delta"] = json!("ten");
+    let ops = vec![
+        a.op(adjust(&rex, 4)),
+        unknown,
+        json!(42),
+        bad_value,
+        wrong_type,
+        a.op(adjust(&rex, 3)),
+    ];
+    let (status, r) = a.push(&ops).await;
+    assert_eq!(status, 200, "{r}");
+    assert_eq!(
+        statuses(&r),
+        [
+            "applied", "rejected", "rejected", "rejected", "rejected", "applied"
+        ]
+    );
+    let res = &r["results"];
+    assert_eq!(res[1]["code"], "malformed");
+    assert!(
+        res[1]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("stock.adjust.v9"),
+        "{r}"
+    );
+    assert_eq!(res[3]["code"], "invalid");
+    assert_eq!(res[3]["field"], "delta");
+    assert_eq!(res[4]["code"], "malformed");
+    assert_eq!(on_hand(&owner, &rex).await, 7);
+
+    // A seller may sell but not change prices: refused with the reason, others go on.
+    let mut s = Device::new(&seller);
+    let ops = vec![
+        s.op(json!({"kind": "entity.set.v1", "entity": "product", "id": rex, "fields": {"price": 1}})),
+        s.op(sale(Uuid::now_v7(), &[(&rex, 1)])),
+    ];
+    let (_, r) = s.push(&ops).await;
+    assert_eq!(statuses(&r), ["rejected", "applied"], "{r}");
+    assert_eq!(r["results"][0]["code"], "forbidden");
+    assert_eq!(on_hand(&owner, &rex).await, 6);
+
+    // An edit of a deleted product is refused and shown, and stays refused when sent again.
+    let mut o2 = Device::new(&owner);
+    let ops = vec![
+        o2.op(json!({"kind": "entity.delete.v1", "entity": "product", "id": rex})),
+        o2.op(json!({"kind": "entity.set.v1", "entity": "product", "id": rex, "fields": {"name": "Ghost"}})),
+    ];
+    let (_, r) = o2.push(&ops).await;
+    assert_eq!(statuses(&r), ["applied", "rejected"], "{r}");
+    assert_eq!(r["results"][1]["code"], "deleted");
+    let (_, again) = o2.push(&ops[1..]).await;
+    assert_eq!(again["results"][0]["status"], "duplicate");
+    assert_eq!(again["results"][0]["original"], "rejected");
+    server.stop().await;
+}
+
+#[sqlx::test(migrator = "printstall_server::db::MIGRATOR")]
+async fn bad_requests_change_nothing(pool: PgPool) {
+    let server = start_api(pool.clone()).await;
+    let owner = Api::register(&server.url, "o@example.com").await;
+    let seller = seller_of(&owner, "s@example.com").await;
+    let other = Api::register(&server.url, "other@example.com").await;
+    let rex = product(&owner, "REX").await;
+    let mut a = Device::new(&owner);
+    let (status, _) = a.push(&[a.clone().op(adjust(&rex, 1))]).await;
+    assert_eq!(status, 200);
+
+    // The owner's device id used by the seller, and by a user of another shop: refused.
+    let mut stolen = a.clone();
+    stolen.api = seller.clone();
+    let (status, err) = stolen.push(&[stolen.clone().op(adjust(&rex, 1))]).await;
+    assert_eq!(
+        (status, err["error"]["code"].as_str()),
+        (403, Some("device_taken")),
+        "{err}"
+    );
+    stolen.api = other.clone();
+    let (status, err) = stolen.push(&[]).await;
+    assert_eq!(
+        (status, err["error"]["code"].as_str()),
+        (403, Some("device_taken")),
+        "{err}"
+    );
+
+    // Ops naming another device than the pushing one.
+    let mut b = Device::new(&owner);
+    let foreign = a.op(adjust(&rex, 1));
+    let (_, r) = b.push(&[foreign]).await;
+    assert_eq!(r["results"][0]["code"], "invalid", "{r}");
+
+    // A clock 5 hours ahead: refused with a reason; 30 seconds ahead is fine.
+    b.skew_ms = 5 * 3_600_000;
+    let ahead = b.op(adjust(&rex, 1));
+    let mut c = Device::new(&owner);
+    c.skew_ms = 30_000;
+    let slightly = c.op(adjust(&rex, 1));
+    let (_, r) = b.push(&[ahead]).await;
+    let (_, r2) = c.push(&[slightly]).await;
+    assert_eq!(statuses(&r2), ["applied"], "{r2}");
+    assert!(
+        r2["results"][0].get("hlc").is_none(),
+        "30 s is within the clamp limit"
+    );
+    assert_eq!(statuses(&r), ["rejected"], "{r}");
+    assert_eq!(r["results"][0]["code"], "clock_ahead");
+    assert!(
+        r["results"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("clock")
+    );
+
+    // Too many ops, too many bytes, wrong protocol, no token.
+    let many: Vec<Value> = (0..501).map(|_| b.op(adjust(&rex, 1))).collect();
+    let (status, err) = b.push(&many).await;
+    assert_eq!(status, 413, "{err}");
+    assert!(
+        err["error"]["message"].as_str().unwrap().contains("500"),
+        "{err}"
+    );
+    let mut fat = b.op(adjust(&rex, 1));
+    fat["body"]["note"] = json!("x".repeat(5 * 1024 * 1024));
+    let (status, err) = b.push(&[fat]).await;
+    assert_eq!(
+        (status, err["error"]["code"].as_str()),
+        (413, Some("too_large"))
+    );
+    let (status, err) = owner
+        .post(
+            "/sync/push",
+            json!({"protocol": 2, "device_id": b.id, "ops": []}),
+        )
+        .await;
+    assert_eq!(
+        (status, err["error"]["code"].as_str()),
+        (400, Some("unsupported_protocol"))
+    );
+    let r = reqwest::Client::new()
+        .post(format!("{}/api/v1/sync/push", owner.base))
+        .json(&json!({"protocol": 1, "device_id": b.id, "ops": []}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+
+    assert_eq!(on_hand(&owner, &rex).await, 2);
+    let (n,): (i64,) = sqlx::query_as("select count(*) from applied_op")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(n, 2, "only the two good ops are recorded");
+    server.stop().await;
+}
