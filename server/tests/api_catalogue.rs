@@ -193,6 +193,12 @@ async fn printers_and_loaded_spools(pool: PgPool) {
     assert_eq!(status, 200, "{out}");
     assert_eq!(out["loaded_spool_id"], sp.as_str());
     assert_eq!(
+        out["loaded_spool"],
+        json!({"filament_id": f, "left_cg": 100000})
+    );
+    let (_, page) = owner.get("/printers").await;
+    assert_eq!(page["items"][0]["loaded_spool"]["left_cg"], 100000);
+    assert_eq!(
         out["build_volume"],
         json!({"x_mm": 250, "y_mm": 210, "z_mm": 220})
     );
@@ -203,6 +209,7 @@ async fn printers_and_loaded_spools(pool: PgPool) {
         )
         .await;
     assert!(out["loaded_spool_id"].is_null() && out["build_volume"].is_null());
+    assert!(out["loaded_spool"].is_null());
     assert_eq!(
         owner
             .patch(

@@ -5,7 +5,7 @@ use axum::http::{Method, StatusCode};
 use axum::routing::get;
 use printstall_core::domain::member::Action;
 use printstall_core::domain::printer::{BuildVolume, Printer, PrinterPatch};
-use printstall_core::domain::{PrinterId, SpoolId};
+use printstall_core::domain::{Centigrams, FilamentId, PrinterId, SpoolId};
 use serde::Serialize;
 use serde_json::Value;
 use sqlx::Row;
@@ -39,13 +39,25 @@ pub fn routes(r: Routes) -> Routes {
 pub struct PrinterOut {
     #[serde(flatten)]
     pub printer: Printer,
+    /// The loaded spool's filament and grams left.
+    pub loaded_spool: Option<LoadedSpool>,
     pub archived: bool,
     #[serde(with = "time::serde::rfc3339")]
     pub updated_at: OffsetDateTime,
 }
 
-const COLUMNS: &str = "id, name, model, nozzle_um, build_x_mm, build_y_mm, build_z_mm, notes, \
-    loaded_spool_id, archived_at, updated_at";
+/// Columns of `printer p left join spool s on s.id = p.loaded_spool_id` ([`FROM`]).
+#[derive(Debug, Serialize)]
+pub struct LoadedSpool {
+    pub filament_id: FilamentId,
+    pub left_cg: Centigrams,
+}
+
+const COLUMNS: &str = "p.id, p.name, p.model, p.nozzle_um, p.build_x_mm, p.build_y_mm, \
+    p.build_z_mm, p.notes, p.loaded_spool_id, p.archived_at, p.updated_at, \
+    s.filament_id as loaded_filament_id, s.left_cg as loaded_left_cg";
+
+const FROM: &str = "printer p left join spool s on s.id = p.loaded_spool_id";
 
 fn from_row(r: &PgRow) -> PrinterOut {
     let x: Option<i32> = r.get("build_x_mm");
@@ -69,13 +81,23 @@ fn from_row(r: &PgRow) -> PrinterOut {
             notes: r.get("notes"),
             loaded_spool_id: r.get::<Option<Uuid>, _>("loaded_spool_id").map(SpoolId),
         },
+        loaded_spool: match (
+            r.get::<Option<Uuid>, _>("loaded_filament_id"),
+            r.get::<Option<i64>, _>("loaded_left_cg"),
+        ) {
+            (Some(f), Some(left)) => Some(LoadedSpool {
+                filament_id: FilamentId(f),
+                left_cg: Centigrams(left),
+            }),
+            _ => None,
+        },
         archived: r.get::<Option<OffsetDateTime>, _>("archived_at").is_some(),
         updated_at: r.get("updated_at"),
     }
 }
 
 pub async fn fetch(tx: &mut Tx, id: Uuid) -> ApiResult<PrinterOut> {
-    let row = sqlx::query(&format!("select {COLUMNS} from printer where id = $1"))
+    let row = sqlx::query(&format!("select {COLUMNS} from {FROM} where p.id = $1"))
         .bind(id)
         .fetch_optional(&mut **tx)
         .await
@@ -93,11 +115,11 @@ async fn list(
     let limit = q.limit()?;
     let mut tx = state.tx(&auth).await?;
     let rows = sqlx::query(&format!(
-        r#"select {COLUMNS} from printer
-           where ($1::uuid is null or id > $1)
-             and ($2::text is null or name ilike $2 or model ilike $2)
-             and ($3 or archived_at is null)
-           order by id
+        r#"select {COLUMNS} from {FROM}
+           where ($1::uuid is null or p.id > $1)
+             and ($2::text is null or p.name ilike $2 or p.model ilike $2)
+             and ($3 or p.archived_at is null)
+           order by p.id
            limit $4"#
     ))
     .bind(q.after()?)
