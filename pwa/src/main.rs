@@ -3,9 +3,12 @@
 mod app;
 mod components;
 mod hooks;
+mod local;
 mod pages;
 mod route;
 mod slice_blob;
+mod store;
+mod sync;
 
 fn main() {
     yew::Renderer::<app::App>::new().render();

@@ -3,5 +3,7 @@
 pub mod bottom_nav;
 pub mod online_badge;
 pub mod placeholder;
+pub mod sign_in;
+pub mod sync_status;
 pub mod update_banner;
 pub mod variant_from_file;
