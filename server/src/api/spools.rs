@@ -11,8 +11,8 @@ use printstall_core::domain::{Centigrams, FilamentId, PrintJobId, SpoolId};
 use printstall_core::money::Minor;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use sqlx::Row;
 use sqlx::postgres::PgRow;
+use sqlx::{PgConnection, Row};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -325,11 +325,12 @@ pub async fn usage_of_job(tx: &mut Tx, job_id: Uuid) -> ApiResult<Vec<UsageRow>>
     Ok(rows.iter().map(usage_from_row).collect())
 }
 
-/// Takes `used` off a spool in `tx`: locks the spool row (concurrent uses of one spool
-/// queue up behind it), applies core's `apply_use`, and appends the ledger row with what
-/// actually left the spool and the overshoot. 404 when the spool is not the shop's.
+/// Takes `used` off a spool in the transaction on `conn`: locks the spool row (concurrent
+/// uses of one spool queue up behind it), applies core's `apply_use`, and appends the ledger
+/// row with what actually left the spool and the overshoot (so `left_cg` stays
+/// `initial_net_cg - sum(used_cg)`). 404 when the spool is not the shop's.
 pub async fn record_use(
-    tx: &mut Tx,
+    conn: &mut PgConnection,
     auth: &AuthUser,
     spool_id: Uuid,
     used: Centigrams,
@@ -338,17 +339,17 @@ pub async fn record_use(
 ) -> ApiResult<(UseOutcome, UsageRow)> {
     let left: i64 = sqlx::query_scalar("select left_cg from spool where id = $1 for update")
         .bind(spool_id)
-        .fetch_optional(&mut **tx)
+        .fetch_optional(&mut *conn)
         .await
         .map_err(db)?
         .ok_or_else(|| ApiError::NotFound("spool".into()))?;
     let outcome = spool::apply_use(Centigrams(left), used);
     let taken = left - outcome.left_cg.0;
-    append(tx, auth, spool_id, outcome, taken, reason, job_id).await
+    append(conn, auth, spool_id, outcome, taken, reason, job_id).await
 }
 
 async fn append(
-    tx: &mut Tx,
+    conn: &mut PgConnection,
     auth: &AuthUser,
     spool_id: Uuid,
     outcome: UseOutcome,
@@ -367,7 +368,7 @@ async fn append(
     .bind(spool_id)
     .bind(outcome.left_cg.0)
     .bind(taken)
-    .execute(&mut **tx)
+    .execute(&mut *conn)
     .await
     .map_err(db)?;
     let row = sqlx::query(&format!(
@@ -384,7 +385,7 @@ async fn append(
     .bind(label(&reason)?)
     .bind(job_id)
     .bind(auth.user_id)
-    .fetch_one(&mut **tx)
+    .fetch_one(&mut *conn)
     .await
     .map_err(db)?;
     Ok((outcome, usage_from_row(&row)))
