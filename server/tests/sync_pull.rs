@@ -135,12 +135,12 @@ async fn a_restore_asks_devices_to_resync(pool: PgPool) {
 async fn next_event(r: &mut reqwest::Response, buf: &mut String, name: &str) -> String {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     loop {
-        if let Some(start) = buf.find(&format!("event: {name}\n")) {
-            if let Some(end) = buf[start..].find("\n\n") {
-                let event = buf[start..start + end].to_owned();
-                buf.drain(..start + end + 2);
-                return event;
-            }
+        if let Some(start) = buf.find(&format!("event: {name}\n"))
+            && let Some(end) = buf[start..].find("\n\n")
+        {
+            let event = buf[start..start + end].to_owned();
+            buf.drain(..start + end + 2);
+            return event;
         }
         let chunk = tokio::time::timeout_at(deadline, r.chunk())
             .await
@@ -203,4 +203,53 @@ async fn a_push_pokes_the_shops_other_devices(pool: PgPool) {
     assert_eq!(r.status(), 401);
     drop(events);
     server.stop().await;
+}
+
+#[sqlx::test(migrator = "printstall_server::db::MIGRATOR")]
+async fn two_server_processes_share_one_database(pool: PgPool) {
+    // Two servers (each with its own pools, listener and hub) on one database.
+    let one = start_api(pool.clone()).await;
+    let two = start_api(pool.clone()).await;
+    let owner = Api::register(&one.url, "o@example.com").await;
+    let mut via_two = owner.clone();
+    via_two.base = two.url.clone();
+    let rex = product(&owner, "REX").await;
+
+    let mut events = reqwest::Client::new()
+        .get(format!("{}/api/v1/sync/events", one.url))
+        .bearer_auth(&owner.token)
+        .send()
+        .await
+        .unwrap();
+    let mut buf = String::new();
+    next_event(&mut events, &mut buf, "hello").await;
+
+    // Devices push to different servers, concurrently; one device's batch goes to both.
+    let mut a = Device::new(&owner);
+    let mut b = Device::new(&via_two);
+    let a_ops: Vec<Value> = (0..30).map(|_| a.op(adjust(&rex, 1))).collect();
+    let b_ops: Vec<Value> = (0..30).map(|_| b.op(adjust(&rex, -1))).collect();
+    let mut a_on_two = a.clone();
+    a_on_two.api = via_two.clone();
+    let (ra, rb, ra2) = tokio::join!(a.push(&a_ops), b.push(&b_ops), a_on_two.push(&a_ops));
+    assert_eq!((ra.0, rb.0, ra2.0), (200, 200, 200));
+    // A push through server two pokes a subscriber of server one (NOTIFY).
+    let poke = next_event(&mut events, &mut buf, "poke").await;
+    assert!(poke.contains("version"), "{poke}");
+
+    assert_eq!(on_hand(&owner, &rex).await, 0);
+    assert_eq!(on_hand(&via_two, &rex).await, 0);
+    let mut p1 = Pulled::default();
+    p1.drain(&owner, 50).await;
+    let mut p2 = Pulled::default();
+    p2.drain(&via_two, 50).await;
+    assert_eq!(p1.cells, p2.cells);
+    let recorded: i64 = sqlx::query_scalar("select count(*) from applied_op")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(recorded, 60);
+    drop(events);
+    one.stop().await;
+    two.stop().await;
 }

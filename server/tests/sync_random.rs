@@ -45,7 +45,7 @@ async fn ten_thousand_ops_from_three_devices_none_lost_none_doubled(pool: PgPool
         .unwrap_or(20_260_501);
     println!("seed {seed} (set SYNC_SEED to replay)");
     let mut rng = StdRng::seed_from_u64(seed);
-    let mut phones = vec![
+    let mut phones = [
         Phone {
             dev: Device::new(&owner),
             outbox: Vec::new(),

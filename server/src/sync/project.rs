@@ -103,10 +103,8 @@ async fn project_inner(
     for change in &applied.levels {
         let d = change.after - change.before;
         match change.entity.kind {
-            EntityKind::Product => {
-                if d != 0 || matches!(op.body, OpBody::StockCount(_)) {
-                    stock_move(conn, user, op, change, d, sale_id, job_id, event_id).await?;
-                }
+            EntityKind::Product if d != 0 || matches!(op.body, OpBody::StockCount(_)) => {
+                stock_move(conn, user, op, change, d, sale_id, job_id, event_id).await?;
             }
             EntityKind::Spool if d != 0 => spool_move(conn, user, op, change, -d, job_id).await?,
             _ => {}

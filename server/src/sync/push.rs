@@ -13,7 +13,7 @@
 //! is no longer ahead). Ops that reached the merge rules are recorded whatever the answer,
 //! because a refused edit of a deleted row is still part of the merged state.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use axum::Json;
 use axum::body::Body;
@@ -172,6 +172,31 @@ pub async fn handler(
 
 /// Applies one push in one transaction and answers per op.
 pub async fn push(st: &SyncState, user: &AuthUser, input: &PushIn) -> SyncResult<PushOut> {
+    // An op id already used by another shop (invisible here) is found by the insert; the
+    // attempt is rolled back and made again with that op refused up front.
+    let mut taken = BTreeSet::new();
+    loop {
+        match attempt(st, user, input, &taken).await? {
+            Attempt::Done(out) => return Ok(out),
+            Attempt::Taken(id) if taken.insert(id) => {}
+            Attempt::Taken(_) => {
+                return Err(ApiError::internal("an op id collided twice").into());
+            }
+        }
+    }
+}
+
+enum Attempt {
+    Done(PushOut),
+    Taken(Uuid),
+}
+
+async fn attempt(
+    st: &SyncState,
+    user: &AuthUser,
+    input: &PushIn,
+    taken: &BTreeSet<Uuid>,
+) -> SyncResult<Attempt> {
     let mut tx = crate::tenancy::begin(&st.api.app, user.shop_id, user.user_id).await?;
     register_device(&mut tx, user, input.device_id).await?;
 
@@ -195,8 +220,27 @@ pub async fn push(st: &SyncState, user: &AuthUser, input: &PushIn) -> SyncResult
     let now_ms =
         u64::try_from(OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000).unwrap_or(0);
     let mut batch = Batch::default();
+    // The stored answers of the ops delivered before, in one query.
+    let ids: Vec<Uuid> = input.ops.iter().filter_map(raw_op_id).collect();
+    let stored: Vec<(Uuid, Value)> =
+        sqlx::query_as(r#"select op_id, result from applied_op where op_id = any($1)"#)
+            .bind(&ids)
+            .fetch_all(&mut *tx)
+            .await?;
+    batch.answered = stored.into_iter().collect();
     let mut results = Vec::with_capacity(input.ops.len());
     for raw in &input.ops {
+        if let Some(id) = raw_op_id(raw).filter(|id| taken.contains(id)) {
+            results.push(OpAnswer::rejected(
+                Some(id),
+                Rejection::new(
+                    RejectCode::Conflict,
+                    "this op id is already in use; the app must give each change a new op id",
+                ),
+                version,
+            ));
+            continue;
+        }
         let answer = one_op(
             &mut tx,
             user,
@@ -207,7 +251,10 @@ pub async fn push(st: &SyncState, user: &AuthUser, input: &PushIn) -> SyncResult
             &mut batch,
         )
         .await?;
-        results.push(answer);
+        match answer {
+            OpResult::Answer(a) => results.push(a),
+            OpResult::Taken(id) => return Ok(Attempt::Taken(id)),
+        }
     }
 
     batch.write_cells(&mut tx, user.shop_id, version).await?;
@@ -219,11 +266,17 @@ pub async fn push(st: &SyncState, user: &AuthUser, input: &PushIn) -> SyncResult
             .await?;
     }
     tx.commit().await?;
-    Ok(PushOut {
+    Ok(Attempt::Done(PushOut {
         protocol: PROTOCOL,
         version,
         results,
-    })
+    }))
+}
+
+enum OpResult {
+    Answer(OpAnswer),
+    /// The op id is recorded by another shop: roll back and push again without it.
+    Taken(Uuid),
 }
 
 async fn register_device(conn: &mut PgConnection, user: &AuthUser, device: Uuid) -> SyncResult<()> {
@@ -255,6 +308,8 @@ struct Batch {
     state: MergeState,
     loaded: BTreeSet<EntityRef>,
     dirty: BTreeSet<EntityRef>,
+    /// Stored answers by op id: from earlier pushes, and this push's so far.
+    answered: std::collections::HashMap<Uuid, Value>,
 }
 
 async fn one_op(
@@ -265,12 +320,9 @@ async fn one_op(
     now_ms: u64,
     raw: &Value,
     batch: &mut Batch,
-) -> SyncResult<OpAnswer> {
-    let raw_id = raw
-        .get("op_id")
-        .and_then(Value::as_str)
-        .and_then(|s| Uuid::parse_str(s).ok());
-    let reject = |r: Rejection| Ok(OpAnswer::rejected(raw_id, r, version));
+) -> SyncResult<OpResult> {
+    let raw_id = raw_op_id(raw);
+    let reject = |r: Rejection| Ok(OpResult::Answer(OpAnswer::rejected(raw_id, r, version)));
     let mut op = match decode_op(raw) {
         Ok(op) => op,
         Err(r) => return reject(r),
@@ -294,20 +346,17 @@ async fn one_op(
         return reject(r);
     }
 
-    // The stored answer of an op seen before (in an earlier push, or earlier in this one).
-    let stored: Option<Value> =
-        sqlx::query_scalar(r#"select result from applied_op where op_id = $1"#)
-            .bind(op.op_id)
-            .fetch_optional(&mut *conn)
-            .await?;
-    if let Some(stored) = stored {
-        return Ok(duplicate(op.op_id, stored, version));
+    // An op delivered before (in an earlier push, or earlier in this one).
+    if let Some(stored) = batch.answered.get(&op.op_id) {
+        return Ok(OpResult::Answer(duplicate(
+            op.op_id,
+            stored.clone(),
+            version,
+        )));
     }
 
     batch.load_for(conn, user.shop_id, &op).await?;
     let rows = cells_needed(&op, &batch.state);
-    let before: BTreeMap<EntityRef, Option<CellDoc>> =
-        rows.iter().map(|r| (*r, batch.state.cell(*r))).collect();
     let result = apply(&mut batch.state, &op);
     let mut answer = match &result {
         Ok(a) => OpAnswer::applied(op.op_id, a, version),
@@ -320,13 +369,9 @@ async fn one_op(
         );
     }
 
-    sqlx::query("savepoint sync_op").execute(&mut *conn).await?;
-    if let Ok(applied) = &result
-        && let Some(note) = project::project(conn, user, &op, applied, &batch.state).await?
-    {
-        answer.notes.push(note);
-    }
-    // The unique key decides: an op is recorded (and counted) once.
+    // The unique key decides: an op is recorded (and counted) once. Recorded before its
+    // REST projection, so a refused insert leaves nothing to undo in the database.
+    let stored = serde_json::to_value(&answer).map_err(ApiError::internal)?;
     let inserted = sqlx::query(
         r#"insert into applied_op (op_id, shop_id, device_id, user_id, client_seq, hlc, kind,
                                    body, outcome, result, version)
@@ -346,37 +391,40 @@ async fn one_op(
         Status::Rejected => "rejected",
         Status::Duplicate => "duplicate",
     })
-    .bind(serde_json::to_value(&answer).map_err(ApiError::internal)?)
+    .bind(&stored)
     .bind(version)
     .execute(&mut *conn)
     .await?
     .rows_affected();
     if inserted == 0 {
-        // The id is taken by a row this shop cannot see (another shop's op): undo.
-        sqlx::query("rollback to savepoint sync_op")
-            .execute(&mut *conn)
-            .await?;
-        sqlx::query("release savepoint sync_op")
-            .execute(&mut *conn)
-            .await?;
-        for (r, doc) in before {
-            batch.state.put_cell(r, doc.unwrap_or_default());
-        }
-        batch.state.seen.remove(&op.op_id);
-        return reject(Rejection::new(
-            RejectCode::Conflict,
-            "this op id is already in use; the app must give each change a new op id",
-        ));
+        return Ok(OpResult::Taken(op.op_id));
     }
-    sqlx::query("release savepoint sync_op")
-        .execute(&mut *conn)
-        .await?;
-    for (r, doc) in before {
-        if batch.state.cell(r) != doc {
-            batch.dirty.insert(r);
+    batch.answered.insert(op.op_id, stored);
+    match &result {
+        Ok(applied) => {
+            if let Some(r) = applied.touched.iter().find(|r| !batch.loaded.contains(r)) {
+                // Writing a row that was never loaded would overwrite it: refuse the push.
+                return Err(ApiError::internal(format!("{r:?} changed but not loaded")).into());
+            }
+            batch.dirty.extend(applied.touched.iter().copied());
         }
+        // A refused op may still have merged something (an edit of a deleted row is kept
+        // for an undelete): write back every row it could have changed.
+        Err(_) => batch.dirty.extend(rows),
     }
-    Ok(answer)
+    // A note about the REST tables is answered now but not stored (the log is append-only).
+    if let Ok(applied) = &result
+        && let Some(note) = project::project(conn, user, &op, applied, &batch.state).await?
+    {
+        answer.notes.push(note);
+    }
+    Ok(OpResult::Answer(answer))
+}
+
+fn raw_op_id(raw: &Value) -> Option<Uuid> {
+    raw.get("op_id")
+        .and_then(Value::as_str)
+        .and_then(|s| Uuid::parse_str(s).ok())
 }
 
 fn duplicate(op_id: Uuid, stored: Value, version: i64) -> OpAnswer {
