@@ -191,6 +191,8 @@ fn api_state(state: &AppState) -> crate::api::ApiState {
         app,
         keys: Arc::new(crate::auth::AuthKeys::new(&secret)),
         limiter: Arc::new(crate::auth::RateLimiter::default()),
+        storage: state.storage.clone(),
+        shop_quota_bytes: state.settings.shop_quota_bytes,
     }
 }
 

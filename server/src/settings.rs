@@ -25,7 +25,11 @@ pub const KEYS: &[&str] = &[
     "S3_ACCESS_KEY_ID",
     "S3_SECRET_ACCESS_KEY",
     "S3_PATH_STYLE",
+    "PRINTSTALL_SHOP_QUOTA_BYTES",
 ];
+
+/// Default storage quota of one shop: 5 GiB.
+pub const DEFAULT_SHOP_QUOTA_BYTES: u64 = 5 * 1024 * 1024 * 1024;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SettingsError {
@@ -85,6 +89,8 @@ pub struct Settings {
     pub app_database_url: Option<Secret>,
     /// HS256 key for access tokens; `None`: generated once and kept in `data_dir`.
     pub jwt_secret: Option<Secret>,
+    /// Bytes of sliced files (all versions, plus uploads in progress) one shop may store.
+    pub shop_quota_bytes: u64,
 }
 
 impl fmt::Debug for Settings {
@@ -112,6 +118,7 @@ impl fmt::Debug for Settings {
                     .map(|u| mask_url_password(u.expose())),
             )
             .field("jwt_secret", &self.jwt_secret)
+            .field("shop_quota_bytes", &self.shop_quota_bytes)
             .finish()
     }
 }
@@ -147,6 +154,14 @@ impl Settings {
                 expected: "a port number from 0 to 65535",
             })?,
         };
+        let shop_quota_bytes = match get("PRINTSTALL_SHOP_QUOTA_BYTES") {
+            None => DEFAULT_SHOP_QUOTA_BYTES,
+            Some(v) => v.parse().map_err(|_| SettingsError::Invalid {
+                key: "PRINTSTALL_SHOP_QUOTA_BYTES",
+                value: v.clone(),
+                expected: "a number of bytes, e.g. 5368709120 for 5 GiB",
+            })?,
+        };
         let data_dir = PathBuf::from(get("PRINTSTALL_DATA_DIR").unwrap_or_else(|| ".data".into()));
         let storage = storage_settings(&get, &data_dir)?;
         Ok(Self {
@@ -158,6 +173,7 @@ impl Settings {
             url_signing_key: get("PRINTSTALL_URL_SIGNING_KEY").map(Secret::new),
             app_database_url: get("APP_DATABASE_URL").map(Secret::new),
             jwt_secret: get("PRINTSTALL_JWT_SECRET").map(Secret::new),
+            shop_quota_bytes,
             data_dir,
             storage,
         })
@@ -267,6 +283,19 @@ mod tests {
         assert_eq!(s.port, 8080);
         assert!(s.database_url.is_none());
         assert!(matches!(s.storage, StorageSettings::Local { .. }));
+        assert_eq!(s.shop_quota_bytes, 5 * 1024 * 1024 * 1024);
+    }
+
+    #[test]
+    fn reads_the_shop_quota() {
+        let s = Settings::from_values(&values(&[("PRINTSTALL_SHOP_QUOTA_BYTES", "1000")])).unwrap();
+        assert_eq!(s.shop_quota_bytes, 1000);
+        let err =
+            Settings::from_values(&values(&[("PRINTSTALL_SHOP_QUOTA_BYTES", "5GB")])).unwrap_err();
+        assert!(
+            err.to_string().contains("PRINTSTALL_SHOP_QUOTA_BYTES"),
+            "{err}"
+        );
     }
 
     #[test]

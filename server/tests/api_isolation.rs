@@ -48,8 +48,50 @@ async fn every_route_with_another_shops_token(pool: PgPool) {
         Some(json!({"lines": [{"product_id": prd, "target": 5}]})),
     )
     .await;
+    // A sliced file of the variant (completed) and an upload in progress.
+    let sliced = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../shared/fixtures/slicefiles/prusaslicer_2.6.0_mini_cube.gcode"
+    ))
+    .unwrap();
+    let sha = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&sliced));
+    let mut uploads = Vec::new();
+    for _ in 0..2 {
+        let (status, up) = a
+            .post(
+                &format!("/variants/{var}/files"),
+                json!({"file_name": "cube.gcode", "size_bytes": sliced.len(), "sha256": sha}),
+            )
+            .await;
+        assert_eq!(status, 201, "{up}");
+        let put = reqwest::Client::new()
+            .put(up["upload"]["url"].as_str().unwrap())
+            .body(sliced.clone())
+            .send()
+            .await
+            .unwrap();
+        assert!(put.status().is_success());
+        uploads.push(up["upload_id"].as_str().unwrap().to_owned());
+    }
+    let (status, file) = a
+        .post(&format!("/uploads/{}/complete", uploads[0]), json!({}))
+        .await;
+    assert_eq!(status, 201, "{file}");
+    let sliced_file = file["id"].as_str().unwrap().to_owned();
+    let upload = uploads[1].clone();
     let a_ids = [
-        &fil, &sp, &mdl, &var, &prn, &prd, &evt, &job, &sale, &a.shop_id,
+        &fil,
+        &sp,
+        &mdl,
+        &var,
+        &prn,
+        &prd,
+        &evt,
+        &job,
+        &sale,
+        &a.shop_id,
+        &sliced_file,
+        &upload,
     ];
     let id_of: BTreeMap<&str, &String> = [
         ("products", &prd),
@@ -61,6 +103,7 @@ async fn every_route_with_another_shops_token(pool: PgPool) {
         ("printers", &prn),
         ("print-jobs", &job),
         ("events", &evt),
+        ("uploads", &upload),
     ]
     .into_iter()
     .collect();
@@ -163,6 +206,15 @@ async fn every_route_with_another_shops_token(pool: PgPool) {
         (("DELETE", "/events/{id}"), (None, 404)),
         (("GET", "/events/{id}/plan"), (None, 404)),
         (("PUT", "/events/{id}/plan"), (Some(json!({"lines": []})), 404)),
+        (("GET", "/variants/{id}/files"), (None, 404)),
+        (
+            ("POST", "/variants/{id}/files"),
+            (Some(json!({"file_name": "x.gcode", "size_bytes": 10, "sha256": "0".repeat(64)})), 404),
+        ),
+        (("POST", "/variants/{id}/files/{file_id}/restore"), (Some(json!({})), 404)),
+        (("GET", "/variants/{id}/files/{file_id}/download"), (None, 404)),
+        (("GET", "/variants/{id}/files/{file_id}/thumbnail"), (None, 404)),
+        (("POST", "/uploads/{id}/complete"), (Some(json!({})), 404)),
     ]
     .into_iter()
     .collect();
@@ -181,7 +233,8 @@ async fn every_route_with_another_shops_token(pool: PgPool) {
             path.replace("{id}", id_of[resource].as_str())
         } else {
             path.to_owned()
-        };
+        }
+        .replace("{file_id}", &sliced_file);
         let (status, out) = b
             .call(method.parse().unwrap(), &concrete, body.clone())
             .await;
@@ -324,6 +377,13 @@ async fn every_route_with_another_shops_token(pool: PgPool) {
         assert_ne!(out[key], "stolen", "{path}");
         assert_eq!(out["archived"], false, "{path}");
     }
+    let (_, files) = a.get(&format!("/variants/{var}/files")).await;
+    assert_eq!(files["items"].as_array().unwrap().len(), 1, "{files}");
+    assert_eq!(files["items"][0]["current"], true);
+    let (status, _) = a
+        .post(&format!("/uploads/{upload}/complete"), json!({}))
+        .await;
+    assert_eq!(status, 201, "A's upload is still A's to complete");
     let usage: i64 = sqlx::query_scalar("select count(*) from spool_usage")
         .fetch_one(&pool)
         .await
@@ -363,7 +423,10 @@ async fn every_route_refuses_malformed_requests(pool: PgPool) {
         if exempt(&full) {
             continue;
         }
-        let path = full.trim_start_matches("/api/v1");
+        let path = full
+            .trim_start_matches("/api/v1")
+            .replace("{file_id}", &uuid::Uuid::now_v7().to_string());
+        let path = path.as_str();
         let unknown = path.replace("{id}", &uuid::Uuid::now_v7().to_string());
         let has_body = matches!(method.as_str(), "POST" | "PATCH" | "PUT");
         if path.contains("{id}") {

@@ -4,6 +4,7 @@
 pub mod common;
 pub mod events;
 pub mod filaments;
+pub mod files;
 pub mod models;
 pub mod openapi;
 pub mod print_jobs;
@@ -21,6 +22,7 @@ use axum::routing::MethodRouter;
 use sqlx::PgPool;
 
 use crate::auth::{self, AuthKeys, RateLimiter};
+use crate::storage::Storage;
 
 /// What every API handler can reach.
 #[derive(Clone)]
@@ -31,6 +33,10 @@ pub struct ApiState {
     pub app: PgPool,
     pub keys: Arc<AuthKeys>,
     pub limiter: Arc<RateLimiter>,
+    /// The file store (sliced files and their thumbnails).
+    pub storage: Storage,
+    /// Bytes of files one shop may store (`PRINTSTALL_SHOP_QUOTA_BYTES`).
+    pub shop_quota_bytes: u64,
 }
 
 /// A router that remembers every `(method, path)` it mounts.
@@ -71,6 +77,7 @@ fn all_routes() -> Routes {
     let r = filaments::routes(r);
     let r = spools::routes(r);
     let r = models::routes(r);
+    let r = files::routes(r);
     let r = printers::routes(r);
     let r = print_jobs::routes(r);
     let r = events::routes(r);

@@ -280,6 +280,48 @@ pub const OPERATIONS: &[(&str, &str, &str, &str, bool)] = &[
     ),
     (
         "GET",
+        "/variants/{id}/files",
+        "files",
+        "The variant's sliced files, newest version first",
+        true,
+    ),
+    (
+        "POST",
+        "/variants/{id}/files",
+        "files",
+        "Start an upload (owner; file_name, size_bytes, sha256): quota check (413), presigned PUT URL",
+        true,
+    ),
+    (
+        "POST",
+        "/variants/{id}/files/{file_id}/restore",
+        "files",
+        "Make an earlier version the variant's current file (owner)",
+        true,
+    ),
+    (
+        "GET",
+        "/variants/{id}/files/{file_id}/download",
+        "files",
+        "A short-lived download URL for one version",
+        true,
+    ),
+    (
+        "GET",
+        "/variants/{id}/files/{file_id}/thumbnail",
+        "files",
+        "A short-lived URL of a version's PNG thumbnail (size: 128 or 512)",
+        true,
+    ),
+    (
+        "POST",
+        "/uploads/{id}/complete",
+        "files",
+        "Finish an upload: size and SHA-256 checked, metadata and thumbnails made, recorded as the current version",
+        true,
+    ),
+    (
+        "GET",
         "/printers",
         "printers",
         "List printers (q: name, model)",
@@ -456,10 +498,13 @@ pub fn build() -> OpenApi {
                     .build(),
             )
             .response("default", error.clone());
-        if path.contains("{id}") {
+        for name in ["id", "file_id"] {
+            if !path.contains(&format!("{{{name}}}")) {
+                continue;
+            }
             op = op.parameter(
                 ParameterBuilder::new()
-                    .name("id")
+                    .name(name)
                     .parameter_in(ParameterIn::Path)
                     .required(Required::True)
                     .schema(Some(
