@@ -221,13 +221,15 @@ async fn bad_requests_change_nothing(pool: PgPool) {
     let other = Api::register(&server.url, "other@example.com").await;
     let rex = product(&owner, "REX").await;
     let mut a = Device::new(&owner);
-    let (status, _) = a.push(&[a.clone().op(adjust(&rex, 1))]).await;
+    let op = a.op(adjust(&rex, 1));
+    let (status, _) = a.push(&[op]).await;
     assert_eq!(status, 200);
 
     // The owner's device id used by the seller, and by a user of another shop: refused.
     let mut stolen = a.clone();
     stolen.api = seller.clone();
-    let (status, err) = stolen.push(&[stolen.clone().op(adjust(&rex, 1))]).await;
+    let op = stolen.op(adjust(&rex, 1));
+    let (status, err) = stolen.push(&[op]).await;
     assert_eq!(
         (status, err["error"]["code"].as_str()),
         (403, Some("device_taken")),
@@ -308,5 +310,124 @@ async fn bad_requests_change_nothing(pool: PgPool) {
         .await
         .unwrap();
     assert_eq!(n, 2, "only the two good ops are recorded");
+    server.stop().await;
+}
+
+#[sqlx::test(migrator = "printstall_server::db::MIGRATOR")]
+async fn ops_show_in_the_rest_tables(pool: PgPool) {
+    let server = start_api(pool.clone()).await;
+    let owner = Api::register(&server.url, "o@example.com").await;
+    let shop = Uuid::parse_str(&owner.shop_id).unwrap();
+    let mut a = Device::new(&owner);
+
+    // A product made on a phone: the row appears once it has a SKU, a name and a price;
+    // stock moved before that is brought in with it.
+    let new_id = Uuid::now_v7();
+    let ops = vec![
+        a.op(adjust(&new_id.to_string(), 4)),
+        a.op(json!({"kind": "entity.set.v1", "entity": "product", "id": new_id, "fields": {"sku": "NEW-1", "name": "Owl", "price": 900}})),
+        a.op(adjust(&new_id.to_string(), -1)),
+    ];
+    let (_, r) = a.push(&ops).await;
+    assert_eq!(statuses(&r), ["applied", "applied", "applied"], "{r}");
+    let (status, p) = owner.get(&format!("/products/{new_id}")).await;
+    assert_eq!(status, 200, "{p}");
+    assert_eq!(
+        (p["name"].as_str(), p["price"].as_i64()),
+        (Some("Owl"), Some(900))
+    );
+    assert_eq!(p["stock"]["on_hand"], 3);
+    let (sum,): (i64,) = sqlx::query_as(
+        "select coalesce(sum(quantity), 0)::bigint from stock_entry where product_id = $1",
+    )
+    .bind(new_id)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(sum, 3);
+
+    // A sale and its void: the sale row is kept, flagged, and its stock comes back.
+    let sale_id = Uuid::now_v7();
+    let op = a.op(sale(sale_id, &[(&new_id.to_string(), 2)]));
+    let (_, r) = a.push(&[op]).await;
+    assert_eq!(statuses(&r), ["applied"]);
+    let op = a.op(sale(sale_id, &[(&new_id.to_string(), 2)]));
+    let (_, r) = a.push(&[op]).await;
+    assert_eq!(
+        statuses(&r),
+        ["applied"],
+        "the same sale under a new op id counts once"
+    );
+    assert_eq!(on_hand(&owner, &new_id.to_string()).await, 1);
+    let (status, s) = owner.get(&format!("/sales/{sale_id}")).await;
+    assert_eq!((status, s["voided"].as_bool()), (200, Some(false)), "{s}");
+    let op = a.op(void(sale_id));
+    a.push(&[op]).await;
+    let (_, s) = owner.get(&format!("/sales/{sale_id}")).await;
+    assert_eq!(s["voided"], true);
+    assert_eq!(on_hand(&owner, &new_id.to_string()).await, 3);
+
+    // A spool made in the back office: uses and a weighing move its grams and ledger.
+    let filament = Uuid::now_v7();
+    let spool = Uuid::now_v7();
+    sqlx::query(
+        "insert into filament (id, shop_id, brand, material, colour_name, colour_hex, diameter, density_mg_cm3, net_weight_cg)
+         values ($1, $2, 'Acme', 'pla', 'Black', '#000000', '1.75', 1240, 100000)",
+    )
+    .bind(filament)
+    .bind(shop)
+    .execute(&pool)
+    .await
+    .unwrap();
+    sqlx::query(
+        "insert into spool (id, shop_id, filament_id, initial_net_cg, left_cg) values ($1, $2, $3, 100000, 80000)",
+    )
+    .bind(spool)
+    .bind(shop)
+    .bind(filament)
+    .execute(&pool)
+    .await
+    .unwrap();
+    let ops = vec![
+        a.op(json!({"kind": "spool.use.v1", "spool_id": spool, "used_cg": 2500, "reason": "test"})),
+        a.op(json!({"kind": "entity.set.v1", "entity": "spool", "id": spool, "fields": {"location": "Shelf B"}})),
+        a.op(json!({"kind": "spool.weigh.v1", "spool_id": spool, "gross_cg": 60000, "empty_spool_cg": 20000})),
+        a.op(json!({"kind": "spool.use.v1", "spool_id": spool, "used_cg": 50000, "reason": "test"})),
+    ];
+    let (_, r) = a.push(&ops).await;
+    assert_eq!(
+        statuses(&r),
+        ["applied", "applied", "applied", "applied"],
+        "{r}"
+    );
+    assert!(
+        r["results"][3]["notes"][0]
+            .as_str()
+            .unwrap()
+            .contains("less filament"),
+        "{r}"
+    );
+    let (left, location): (i64, Option<String>) =
+        sqlx::query_as("select left_cg, location from spool where id = $1")
+            .bind(spool)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!((left, location.as_deref()), (0, Some("Shelf B")));
+    let usage: Vec<(i64, String)> = sqlx::query_as(
+        "select used_cg, reason from spool_usage where spool_id = $1 order by at, id",
+    )
+    .bind(spool)
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        usage,
+        [
+            (2500, "test".to_owned()),
+            (37500, "measurement".to_owned()),
+            (40000, "test".to_owned())
+        ]
+    );
     server.stop().await;
 }
