@@ -43,6 +43,10 @@ pub struct Hub {
     owner: PgPool,
     tx: broadcast::Sender<Poke>,
     started: OnceCell<()>,
+    /// Set on SIGTERM or Ctrl-C: open streams end, so a graceful shutdown (which waits for
+    /// every connection) is not held up by devices listening for pokes. They reconnect to
+    /// another process, or to this one when it is back.
+    stopping: tokio::sync::watch::Sender<bool>,
 }
 
 impl Hub {
@@ -52,6 +56,7 @@ impl Hub {
             owner,
             tx,
             started: OnceCell::new(),
+            stopping: tokio::sync::watch::Sender::new(false),
         }
     }
 
@@ -63,6 +68,11 @@ impl Hub {
             .get_or_init(|| async {
                 let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
                 tokio::spawn(listen(self.owner.clone(), self.tx.clone(), ready_tx));
+                let stopping = self.stopping.clone();
+                tokio::spawn(async move {
+                    stop_signal().await;
+                    stopping.send_replace(true);
+                });
                 let _ = tokio::time::timeout(Duration::from_secs(5), ready_rx).await;
             })
             .await;
@@ -110,6 +120,27 @@ async fn listen(
     }
 }
 
+async fn stop_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {},
+        () = terminate => {},
+    }
+}
+
 fn parse(payload: &str) -> Option<Poke> {
     let (shop, version) = payload.split_once(':')?;
     Some(Poke {
@@ -147,6 +178,7 @@ pub async fn handler(
         .ok_or(SyncError::Api(ApiError::Unauthorized))?;
     let shop = claims.shop;
     let rx = st.hub.subscribe().await;
+    let stopping = st.hub.stopping.subscribe();
     let mut tx = crate::tenancy::begin(&st.api.app, shop, claims.sub).await?;
     let version: i64 = sqlx::query_scalar(
         r#"select coalesce((select version from shop_sync where shop_id = $1), 0)"#,
@@ -157,30 +189,35 @@ pub async fn handler(
     tx.commit().await?;
     let hello = Event::default()
         .event("hello")
+        .retry(Duration::from_secs(2))
         .data(json!({ "version": version }).to_string());
-    let stream =
-        futures_util::stream::unfold((Some(hello), rx), move |(first, mut rx)| async move {
+    let stream = futures_util::stream::unfold(
+        (Some(hello), rx, stopping),
+        move |(first, mut rx, mut stopping)| async move {
             if let Some(e) = first {
-                return Some((Ok(e), (None, rx)));
+                return Some((Ok(e), (None, rx, stopping)));
             }
             loop {
-                match rx.recv().await {
-                    Ok(p) if p.shop_id == shop => {
-                        let e = Event::default()
-                            .event("poke")
-                            .data(json!({ "version": p.version }).to_string());
-                        return Some((Ok(e), (None, rx)));
-                    }
-                    Ok(_) => {}
-                    Err(broadcast::error::RecvError::Lagged(_)) => {
-                        let e = Event::default()
-                            .event("poke")
-                            .data(json!({ "version": null }).to_string());
-                        return Some((Ok(e), (None, rx)));
-                    }
-                    Err(broadcast::error::RecvError::Closed) => return None,
+                if *stopping.borrow() {
+                    return None;
                 }
+                let got = tokio::select! {
+                    got = rx.recv() => got,
+                    _ = stopping.changed() => return None,
+                };
+                let version = match got {
+                    Ok(p) if p.shop_id == shop => json!(p.version),
+                    Ok(_) => continue,
+                    // Missed some: one poke for all of them.
+                    Err(broadcast::error::RecvError::Lagged(_)) => json!(null),
+                    Err(broadcast::error::RecvError::Closed) => return None,
+                };
+                let e = Event::default()
+                    .event("poke")
+                    .data(json!({ "version": version }).to_string());
+                return Some((Ok(e), (None, rx, stopping)));
             }
-        });
+        },
+    );
     Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(20))))
 }
