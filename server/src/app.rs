@@ -29,6 +29,8 @@ pub struct AppState {
     pub db: PgPool,
     pub storage: Storage,
     pub settings: Arc<Settings>,
+    /// What the REST and sync routes share: pools, token keys, rate limits, the file store.
+    pub api: crate::api::ApiState,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -173,26 +175,40 @@ pub fn jwt_secret(settings: &Settings) -> Result<Secret, StartError> {
     read_or_create_secret(&settings.data_dir.join("jwt.key"))
 }
 
-/// The API's state: the owner pool, the app pool (`printstall_app`, connected lazily), the
-/// token keys and the sign-in rate limiter.
-fn api_state(state: &AppState) -> crate::api::ApiState {
-    let app = crate::tenancy::app_pool(&state.db, &state.settings).unwrap_or_else(|e| {
-        tracing::error!(error = %e, "APP_DATABASE_URL is not usable; requests will fail");
-        sqlx::postgres::PgPoolOptions::new()
-            .max_connections(1)
-            .connect_lazy_with(sqlx::postgres::PgConnectOptions::new().username("invalid"))
-    });
-    let secret = jwt_secret(&state.settings).unwrap_or_else(|e| {
-        tracing::error!(error = %e, "cannot keep the token key; sign-ins last until restart");
-        Secret::new(hex::encode(rand::random::<[u8; 32]>()))
-    });
-    crate::api::ApiState {
-        owner: state.db.clone(),
-        app,
-        keys: Arc::new(crate::auth::AuthKeys::new(&secret)),
-        limiter: Arc::new(crate::auth::RateLimiter::default()),
-        storage: state.storage.clone(),
-        shop_quota_bytes: state.settings.shop_quota_bytes,
+impl AppState {
+    /// Builds the state once at start: the API's app pool (`printstall_app`, connected
+    /// lazily), the token keys and the sign-in rate limiter, shared by every router.
+    pub fn new(db: PgPool, storage: Storage, settings: Settings) -> Result<Self, StartError> {
+        let app = crate::tenancy::app_pool(&db, &settings)?;
+        let secret = jwt_secret(&settings)?;
+        let api = crate::api::ApiState {
+            owner: db.clone(),
+            app,
+            keys: Arc::new(crate::auth::AuthKeys::new(&secret)),
+            limiter: Arc::new(crate::auth::RateLimiter::default()),
+            storage: storage.clone(),
+            shop_quota_bytes: settings.shop_quota_bytes,
+        };
+        Ok(Self {
+            db,
+            storage,
+            settings: Arc::new(settings),
+            api,
+        })
+    }
+
+    /// Proves the app role can connect (a wrong `APP_DATABASE_URL` fails at start).
+    pub async fn check_app_role(&self) -> Result<(), StartError> {
+        sqlx::query("select 1")
+            .execute(&self.api.app)
+            .await
+            .map(|_| ())
+            .map_err(|e| {
+                StartError::Db(DbError::Unreachable {
+                    url: "the app role printstall_app (APP_DATABASE_URL)".into(),
+                    detail: e.to_string(),
+                })
+            })
     }
 }
 
@@ -222,11 +238,10 @@ pub fn router(state: AppState) -> Router {
                 );
             },
         );
-    let api = crate::api::router(api_state(&state));
     Router::new()
         .route("/healthz", get(routes::health::healthz))
-        .merge(api)
-        .merge(crate::sync::router(api_state(&state)))
+        .merge(crate::api::router(state.api.clone()))
+        .merge(crate::sync::router(state.api.clone()))
         .merge(routes::files::router())
         .merge(routes::web_app::router(state.settings.pwa_dir.clone()))
         .layer(CompressionLayer::new().gzip(true).br(true))

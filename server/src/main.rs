@@ -2,7 +2,6 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
 
 mod inspect_cli;
 
@@ -167,18 +166,28 @@ async fn serve(settings: Settings) -> Result<(), String> {
             .map_err(|e| e.to_string())
     }
     .await;
-    let storage = match started {
-        Ok(storage) => storage,
+    let state = match started {
+        Ok(storage) => {
+            print_configuration(&settings, &database, &storage, &base_url);
+            let state =
+                AppState::new(database.pool.clone(), storage, settings).map_err(|e| e.to_string());
+            match state {
+                Ok(state) => state
+                    .check_app_role()
+                    .await
+                    .map(|()| state)
+                    .map_err(|e| e.to_string()),
+                Err(e) => Err(e),
+            }
+        }
+        Err(e) => Err(e),
+    };
+    let state = match state {
+        Ok(state) => state,
         Err(e) => {
             database.close().await;
             return Err(e);
         }
-    };
-    print_configuration(&settings, &database, &storage, &base_url);
-    let state = AppState {
-        db: database.pool.clone(),
-        storage,
-        settings: Arc::new(settings),
     };
     let served = app::serve(state, listener, app::shutdown_signal()).await;
     database.close().await;

@@ -6,7 +6,6 @@
 
 mod common;
 
-use std::sync::Arc;
 
 use common::fixtures::{filament, model, seller_of, variant};
 use common::{Api, TEST_JWT_SECRET, settings_with};
@@ -69,11 +68,7 @@ async fn start(pool: PgPool, s3: bool, quota: Option<u64>) -> Server {
     if let Some(q) = &quota {
         pairs.push(("PRINTSTALL_SHOP_QUOTA_BYTES", q.as_str()));
     }
-    let state = AppState {
-        db: pool.clone(),
-        storage: storage.clone(),
-        settings: Arc::new(settings_with(&pairs)),
-    };
+    let state = AppState::new(pool.clone(), storage.clone(), settings_with(&pairs)).unwrap();
     let (shutdown, rx) = tokio::sync::oneshot::channel::<()>();
     let task = tokio::spawn(async move {
         app::serve(state, listener, async {

@@ -157,3 +157,19 @@ fn embedded_database_starts_serves_and_stops_on_sigterm() {
         "the embedded cluster still runs after the server stopped"
     );
 }
+
+#[test]
+fn an_app_role_that_cannot_connect_is_one_clear_line() {
+    let database = std::env::var("DATABASE_URL").unwrap();
+    let wrong_role = database.replacen("://printstall@", "://no_such_role@", 1);
+    assert_ne!(
+        wrong_role, database,
+        "the test database URL names the user printstall"
+    );
+    let (ok, stderr) = printstall(&[("APP_DATABASE_URL", &wrong_role)]);
+    assert!(!ok);
+    assert_one_clear_line(
+        &stderr,
+        "cannot reach the database at the app role printstall_app",
+    );
+}

@@ -4,7 +4,6 @@
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::Arc;
 
 use printstall_server::app::{self, AppState};
 use printstall_server::secret::Secret;
@@ -84,11 +83,7 @@ pub async fn start(pwa_dir: &Path, backend: Backend) -> TestServer {
         ("PRINTSTALL_PWA_DIR", pwa_dir.to_str().unwrap()),
         ("PRINTSTALL_JWT_SECRET", TEST_JWT_SECRET),
     ]);
-    let state = AppState {
-        db: pool.clone(),
-        storage: storage.clone(),
-        settings: Arc::new(settings),
-    };
+    let state = AppState::new(pool.clone(), storage.clone(), settings).unwrap();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let task = tokio::spawn(async move {
         app::serve(state, listener, async {
@@ -125,11 +120,7 @@ pub async fn start_api(pool: PgPool) -> TestServer {
         ("PRINTSTALL_DATA_DIR", files.to_str().unwrap()),
         ("PRINTSTALL_JWT_SECRET", TEST_JWT_SECRET),
     ]);
-    let state = AppState {
-        db: pool.clone(),
-        storage: storage.clone(),
-        settings: Arc::new(settings),
-    };
+    let state = AppState::new(pool.clone(), storage.clone(), settings).unwrap();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let task = tokio::spawn(async move {
         app::serve(state, listener, async {
