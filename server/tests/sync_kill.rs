@@ -91,10 +91,7 @@ async fn a_push_cut_by_sigkill_is_applied_once_after_restart(pool: PgPool) {
     let mut api = owner.clone();
     api.base = second_url;
     assert_eq!(on_hand(&api, &rex).await, 500);
-    let recorded: i64 = sqlx::query_scalar("select count(*) from applied_op")
-        .fetch_one(&pool)
-        .await
-        .unwrap();
+    let recorded: i64 = pushed_op_count(&pool).await;
     assert_eq!(recorded, 500);
     second.kill().unwrap();
     second.wait().unwrap();

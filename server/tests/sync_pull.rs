@@ -176,7 +176,8 @@ async fn a_push_pokes_the_shops_other_devices(pool: PgPool) {
     );
     let mut buf = String::new();
     let hello = next_event(&mut events, &mut buf, "hello").await;
-    assert!(hello.contains(r#""version":0"#), "{hello}");
+    // Version 1: the product made through the REST API is an op too.
+    assert!(hello.contains(r#""version":1"#), "{hello}");
 
     // Another shop's push does not poke; this shop's does.
     let other_rex = product(&other, "REX").await;
@@ -244,10 +245,7 @@ async fn two_server_processes_share_one_database(pool: PgPool) {
     let mut p2 = Pulled::default();
     p2.drain(&via_two, 50).await;
     assert_eq!(p1.cells, p2.cells);
-    let recorded: i64 = sqlx::query_scalar("select count(*) from applied_op")
-        .fetch_one(&pool)
-        .await
-        .unwrap();
+    let recorded: i64 = pushed_op_count(&pool).await;
     assert_eq!(recorded, 60);
     drop(events);
     one.stop().await;

@@ -136,10 +136,7 @@ async fn duplicates_concurrent_pushes_and_lost_responses_count_once(pool: PgPool
     assert_eq!(on_hand(&owner, &rex).await, 115);
     let (sum, entries) = ledger_sum(&pool, &rex).await;
     assert_eq!((sum, entries), (115, 75));
-    let applied: i64 = sqlx::query_scalar("select count(*) from applied_op")
-        .fetch_one(&pool)
-        .await
-        .unwrap();
+    let applied = pushed_op_count(&pool).await;
     assert_eq!(applied, 75);
     server.stop().await;
 }
@@ -305,10 +302,7 @@ async fn bad_requests_change_nothing(pool: PgPool) {
     assert_eq!(r.status(), 401);
 
     assert_eq!(on_hand(&owner, &rex).await, 2);
-    let (n,): (i64,) = sqlx::query_as("select count(*) from applied_op")
-        .fetch_one(&pool)
-        .await
-        .unwrap();
+    let n = pushed_op_count(&pool).await;
     assert_eq!(n, 2, "only the two good ops are recorded");
     server.stop().await;
 }

@@ -148,10 +148,7 @@ async fn ten_thousand_ops_from_three_devices_none_lost_none_doubled(pool: PgPool
     assert_eq!(unique.len(), TOTAL_OPS);
     let expected = fold(ops.iter().rev());
 
-    let recorded: i64 = sqlx::query_scalar("select count(*) from applied_op")
-        .fetch_one(&pool)
-        .await
-        .unwrap();
+    let recorded: i64 = pushed_op_count(&pool).await;
     assert_eq!(recorded, TOTAL_OPS as i64, "every op recorded once");
 
     let ledger: BTreeMap<Uuid, i64> = sqlx::query_as::<_, (Uuid, i64)>(

@@ -7,6 +7,8 @@ use printstall_core::domain::member::Action;
 use printstall_core::domain::product::{self, Product, ProductPatch, StockLevel, StockReason};
 use printstall_core::domain::{ProductId, VariantId};
 use printstall_core::money::Minor;
+use printstall_core::sync::op::{EntitySet, EntityTarget, StockAdjust, StockCount};
+use printstall_core::sync::{EntityKind, OpBody, RejectCode, Rejection};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sqlx::Row;
@@ -21,6 +23,7 @@ use super::common::{
 use super::{ApiState, Routes};
 use crate::auth::AuthUser;
 use crate::error::ApiError;
+use crate::sync::push::{OpAnswer, Status, apply_server_op, lock_shop, rejection_error};
 
 pub fn routes(r: Routes) -> Routes {
     r.route(
@@ -178,6 +181,8 @@ async fn create(
     };
     p.validate().map_err(invalid)?;
     let mut tx = state.tx(&auth).await?;
+    // The shop's writers queue here first, as a push does, before any row lock is taken.
+    lock_shop(&mut tx, auth.shop_id).await?;
     sqlx::query(
         r#"insert into product (id, shop_id, sku, name, variant_id, price, unit_cost, barcode,
                                 location, low_stock_threshold, tags, active)
@@ -198,6 +203,9 @@ async fn create(
     .execute(&mut *tx)
     .await
     .map_err(db)?;
+    // Every field, as an `entity.set.v1`, so that devices pull the new product.
+    let fields = changed_fields(None, &fetch(&mut tx, p.id.0).await?.product)?;
+    set_fields(&mut tx, &auth, p.id.0, fields, true).await?;
     let out = fetch(&mut tx, p.id.0).await?;
     tx.commit().await.map_err(db)?;
     Ok((StatusCode::CREATED, ApiJson(out)))
@@ -211,6 +219,7 @@ async fn update(
 ) -> ApiResult<ApiJson<ProductOut>> {
     require(&auth, Action::EditCatalogue)?;
     let mut tx = state.tx(&auth).await?;
+    lock_shop(&mut tx, auth.shop_id).await?;
     let current = fetch(&mut tx, id).await?;
     let (next, typed): (Product, ProductPatch) =
         merge_patch(&current.product, patch, ProductPatch::NULLABLE)?;
@@ -239,9 +248,88 @@ async fn update(
     .execute(&mut *tx)
     .await
     .map_err(db)?;
+    // The fields that changed, as an `entity.set.v1` for devices. An archived product may
+    // still be edited here: the merge rules refuse the op (deletes win) but keep its values
+    // for an undelete, as they do for a device's edit.
+    let fields = changed_fields(Some(&current.product), &fetch(&mut tx, id).await?.product)?;
+    if !fields.is_empty() {
+        set_fields(&mut tx, &auth, id, fields, false).await?;
+    }
     let out = fetch(&mut tx, id).await?;
     tx.commit().await.map_err(db)?;
     Ok(ApiJson(out))
+}
+
+/// The fields of `next` that differ from `before` (all of them without `before`), in the
+/// JSON spelling of `entity.set.v1`; `null` clears a field.
+fn changed_fields(
+    before: Option<&Product>,
+    next: &Product,
+) -> ApiResult<serde_json::Map<String, Value>> {
+    let to_map = |p: &Product| match serde_json::to_value(p) {
+        Ok(Value::Object(m)) => Ok(m),
+        _ => Err(ApiError::internal("a product is not a JSON object")),
+    };
+    let next = to_map(next)?;
+    let before = before.map(to_map).transpose()?;
+    Ok(next
+        .into_iter()
+        .filter(|(k, v)| k != "id" && !(before.is_none() && v.is_null()))
+        .filter(|(k, v)| before.as_ref().is_none_or(|b| b.get(k) != Some(v)))
+        .collect())
+}
+
+async fn set_fields(
+    tx: &mut Tx,
+    auth: &AuthUser,
+    id: Uuid,
+    fields: serde_json::Map<String, Value>,
+    strict: bool,
+) -> ApiResult<OpAnswer> {
+    let body = OpBody::EntitySet(EntitySet {
+        entity: EntityKind::Product,
+        id,
+        fields,
+    });
+    apply_op(tx, auth, body, strict).await
+}
+
+/// Applies a REST change as an op, with the code a push uses
+/// ([`crate::sync::push::apply_server_op`]), so devices pull it and both paths follow the
+/// same merge rules. With `strict`, an op the merge rules refuse is the request's error, and
+/// so is a change the REST tables could not show: the handler returns it and the request's
+/// transaction (the op included) is rolled back.
+pub async fn apply_op(
+    tx: &mut Tx,
+    auth: &AuthUser,
+    body: OpBody,
+    strict: bool,
+) -> ApiResult<OpAnswer> {
+    let done = apply_server_op(tx, auth, body).await?;
+    if let Some(note) = done.unprojected {
+        return Err(ApiError::Conflict(note));
+    }
+    if strict && done.answer.status == Status::Rejected {
+        let a = done.answer;
+        return Err(rejection_error(Rejection {
+            code: a.code.unwrap_or(RejectCode::Conflict),
+            message: a.reason.unwrap_or_else(|| "the change was refused".into()),
+            field: a.field,
+        }));
+    }
+    Ok(done.answer)
+}
+
+/// 404 unless the row `id` of `table` is the shop's (a fixed table name, never input).
+pub async fn ensure_exists(tx: &mut Tx, table: &str, what: &str, id: Uuid) -> ApiResult<()> {
+    let found: Option<i32> = sqlx::query_scalar(&format!("select 1 from {table} where id = $1"))
+        .bind(id)
+        .fetch_optional(&mut **tx)
+        .await
+        .map_err(db)?;
+    found
+        .map(|_| ())
+        .ok_or_else(|| ApiError::NotFound(what.into()))
 }
 
 /// `DELETE /products/{id}`: archives (the ledger keeps referring to it).
@@ -252,6 +340,7 @@ async fn archive(
 ) -> ApiResult<StatusCode> {
     require(&auth, Action::Delete)?;
     let mut tx = state.tx(&auth).await?;
+    lock_shop(&mut tx, auth.shop_id).await?;
     let done = sqlx::query(
         r#"update product set archived_at = coalesce(archived_at, now()), active = false,
                   updated_at = now() where id = $1"#,
@@ -263,6 +352,12 @@ async fn archive(
     if done.rows_affected() == 0 {
         return Err(ApiError::NotFound("product".into()));
     }
+    // A tombstone for devices (a second archive is a note, not a refusal).
+    let target = EntityTarget {
+        entity: EntityKind::Product,
+        id,
+    };
+    apply_op(&mut tx, &auth, OpBody::EntityDelete(target), false).await?;
     tx.commit().await.map_err(db)?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -332,7 +427,7 @@ pub struct AdjustIn {
     pub event_id: Option<Uuid>,
 }
 
-/// `POST /products/{id}/adjust`.
+/// `POST /products/{id}/adjust`: a `stock.adjust.v1` op.
 async fn adjust(
     State(state): State<ApiState>,
     auth: AuthUser,
@@ -345,19 +440,19 @@ async fn adjust(
         .validate_delta("quantity", input.quantity)
         .map_err(invalid)?;
     let mut tx = state.tx(&auth).await?;
-    apply_move(
-        &mut tx,
-        &auth,
-        &StockMove {
-            product_id: id,
-            quantity: input.quantity,
-            reason: input.reason,
-            job_id: None,
-            sale_id: None,
-            event_id: input.event_id,
-        },
-    )
-    .await?;
+    ensure_exists(&mut tx, "product", "product", id).await?;
+    if let Some(event) = input.event_id {
+        ensure_exists(&mut tx, "market_event", "market event", event).await?;
+    }
+    let body = OpBody::StockAdjust(StockAdjust {
+        product_id: ProductId(id),
+        delta: input.quantity,
+        reason: input.reason,
+        job_id: None,
+        event_id: input.event_id.map(printstall_core::domain::MarketEventId),
+        note: None,
+    });
+    apply_op(&mut tx, &auth, body, true).await?;
     let out = fetch(&mut tx, id).await?;
     tx.commit().await.map_err(db)?;
     Ok(ApiJson(out))
@@ -369,7 +464,8 @@ pub struct CountIn {
     pub counted: i64,
 }
 
-/// `POST /products/{id}/count`: a stock-take; records the difference as `counted`.
+/// `POST /products/{id}/count`: a stock-take (`stock.count.v1`); the ledger records the
+/// difference as `counted`.
 async fn count(
     State(state): State<ApiState>,
     auth: AuthUser,
@@ -379,26 +475,16 @@ async fn count(
     require(&auth, Action::AdjustStock)?;
     product::validate_count("counted", input.counted).map_err(invalid)?;
     let mut tx = state.tx(&auth).await?;
-    let on_hand: i64 =
-        sqlx::query_scalar(r#"select on_hand from product where id = $1 for update"#)
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(db)?
-            .ok_or_else(|| ApiError::NotFound("product".into()))?;
-    apply_move(
-        &mut tx,
-        &auth,
-        &StockMove {
-            product_id: id,
-            quantity: input.counted - on_hand,
-            reason: StockReason::Counted,
-            job_id: None,
-            sale_id: None,
-            event_id: None,
-        },
-    )
-    .await?;
+    ensure_exists(&mut tx, "product", "product", id).await?;
+    // A count by the core rule: it sets the level; deltas stamped after it (a phone's sale
+    // made later but pushed first) stay on top of it.
+    let body = OpBody::StockCount(StockCount {
+        product_id: ProductId(id),
+        counted: input.counted,
+        event_id: None,
+        note: None,
+    });
+    apply_op(&mut tx, &auth, body, true).await?;
     let out = fetch(&mut tx, id).await?;
     tx.commit().await.map_err(db)?;
     Ok(ApiJson(out))

@@ -5,10 +5,10 @@ use axum::extract::State;
 use axum::http::{Method, StatusCode};
 use axum::routing::get;
 use printstall_core::domain::member::Action;
-use printstall_core::domain::product::StockReason;
 use printstall_core::domain::sale::{Discount, NewSale, PaymentMethod, SaleLine, SaleTotals};
 use printstall_core::domain::{MarketEventId, ProductId, SaleId};
 use printstall_core::money::Minor;
+use printstall_core::sync::OpBody;
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
 use time::OffsetDateTime;
@@ -17,7 +17,7 @@ use uuid::Uuid;
 use super::common::{
     ApiJson, ApiPath, ApiQuery, ApiResult, ListQuery, Page, Tx, db, invalid, new_id, require,
 };
-use super::products::{StockMove, apply_move};
+use super::products::{apply_op, ensure_exists};
 use super::{ApiState, Routes};
 use crate::auth::AuthUser;
 use crate::error::ApiError;
@@ -45,6 +45,8 @@ pub struct RecordSaleIn {
     /// When it was taken (default: now).
     #[serde(default, with = "time::serde::rfc3339::option")]
     pub taken_at: Option<OffsetDateTime>,
+    /// Not used: a REST sale is recorded by the member's server-side device (kept so that
+    /// older clients that send it are not refused).
     #[serde(default)]
     pub device_id: Option<Uuid>,
 }
@@ -66,14 +68,6 @@ pub struct SaleOut {
     pub voided: bool,
 }
 
-fn method_label(m: PaymentMethod) -> &'static str {
-    match m {
-        PaymentMethod::Cash => "cash",
-        PaymentMethod::Card => "card",
-        PaymentMethod::Other => "other",
-    }
-}
-
 fn parse_method(s: &str) -> PaymentMethod {
     match s {
         "cash" => PaymentMethod::Cash,
@@ -82,7 +76,9 @@ fn parse_method(s: &str) -> PaymentMethod {
     }
 }
 
-/// `POST /sales`: one transaction: the sale, its lines, and a `sold` ledger row per line.
+/// `POST /sales`: one transaction: the sale, its lines, and a `sold` ledger row per product,
+/// applied as a `sale.record.v1` op by the server-side device of the member (its id is the
+/// answer's `device_id`; a `device_id` in the request is not used).
 /// Stock may go below zero (the sale happened); the product's level is then flagged.
 async fn record(
     State(state): State<ApiState>,
@@ -107,71 +103,31 @@ async fn record(
         taken_at: input.taken_at.unwrap_or_else(OffsetDateTime::now_utc),
     };
     sale.validate().map_err(invalid)?;
-    let totals = sale.totals().map_err(invalid)?;
-    let (discount_type, discount_value) = match sale.discount {
-        Discount::None => ("none", 0),
-        Discount::Amount { amount } => ("amount", amount.0),
-        Discount::Percent { bp } => ("percent", i64::from(bp)),
-    };
-    sqlx::query(
-        r#"insert into sale (id, shop_id, event_id, discount_type, discount_value, subtotal,
-                             discount, total, tax, payment_method, tax_rate_bp,
-                             prices_include_tax, taken_at, taken_by, device_id)
-           values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"#,
-    )
-    .bind(sale.sale_id.0)
-    .bind(auth.shop_id)
-    .bind(sale.event_id.map(|e| e.0))
-    .bind(discount_type)
-    .bind(discount_value)
-    .bind(totals.subtotal.0)
-    .bind(totals.discount.0)
-    .bind(totals.total.0)
-    .bind(totals.tax.0)
-    .bind(method_label(sale.payment_method))
-    .bind(i32::try_from(sale.tax_rate_bp).unwrap_or(0))
-    .bind(sale.prices_include_tax)
-    .bind(sale.taken_at)
-    .bind(auth.user_id)
-    .bind(input.device_id)
-    .execute(&mut *tx)
-    .await
-    .map_err(db)?;
-    for (i, line) in sale.lines.iter().enumerate() {
-        sqlx::query(
-            r#"insert into sale_line (shop_id, sale_id, line_no, product_id, quantity, unit_price)
-               values ($1, $2, $3, $4, $5, $6)"#,
-        )
-        .bind(auth.shop_id)
+    sale.totals().map_err(invalid)?;
+    // Refusals the REST API has always answered, before the op: a sale id in use is 409,
+    // an unknown (or another shop's) product or event 404.
+    let taken: Option<i32> = sqlx::query_scalar(r#"select 1 from sale where id = $1"#)
         .bind(sale.sale_id.0)
-        .bind(i32::try_from(i).unwrap_or(i32::MAX))
-        .bind(line.product_id.0)
-        .bind(i32::try_from(line.quantity).unwrap_or(i32::MAX))
-        .bind(line.unit_price.0)
-        .execute(&mut *tx)
+        .fetch_optional(&mut *tx)
         .await
         .map_err(db)?;
+    if taken.is_some() {
+        return Err(ApiError::Conflict(
+            "a record with this id already exists".into(),
+        ));
     }
-    // One move per product, in id order, so concurrent sales lock rows in the same order.
-    let mut per_product: std::collections::BTreeMap<Uuid, i64> = Default::default();
-    for line in &sale.lines {
-        *per_product.entry(line.product_id.0).or_default() += i64::from(line.quantity);
+    let products: std::collections::BTreeSet<Uuid> =
+        sale.lines.iter().map(|l| l.product_id.0).collect();
+    for product in &products {
+        ensure_exists(&mut tx, "product", "product", *product).await?;
     }
-    for (product_id, quantity) in per_product {
-        apply_move(
-            &mut tx,
-            &auth,
-            &StockMove {
-                product_id,
-                quantity: -quantity,
-                reason: StockReason::Sold,
-                job_id: None,
-                sale_id: Some(sale.sale_id.0),
-                event_id: sale.event_id.map(|e| e.0),
-            },
-        )
-        .await?;
+    if let Some(event) = sale.event_id {
+        ensure_exists(&mut tx, "market_event", "market event", event.0).await?;
     }
+    // The sale as a `sale.record.v1` op, with the code a push uses: the sale, its lines and
+    // a `sold` ledger row per product are written by the op's projection, and devices pull
+    // it. The shop's version lock queues concurrent sales (REST and pushes alike).
+    apply_op(&mut tx, &auth, OpBody::SaleRecord(sale.clone()), true).await?;
     let out = fetch(&mut tx, sale.sale_id.0).await?;
     tx.commit().await.map_err(db)?;
     Ok((StatusCode::CREATED, ApiJson(out)))

@@ -94,6 +94,23 @@ impl From<sqlx::Error> for SyncError {
 
 pub type SyncResult<T> = Result<T, SyncError>;
 
+/// For REST handlers that apply their change as an op ([`push::apply_server_op`]).
+impl From<SyncError> for ApiError {
+    fn from(e: SyncError) -> Self {
+        match e {
+            SyncError::Api(e) => e,
+            SyncError::TooLarge(m) => ApiError::Unprocessable {
+                message: m,
+                field: None,
+            },
+            SyncError::ResyncRequired => ApiError::Conflict("resync required".into()),
+            SyncError::DeviceTaken => {
+                ApiError::internal("the server-side device id of this member is taken")
+            }
+        }
+    }
+}
+
 impl IntoResponse for SyncError {
     fn into_response(self) -> Response {
         let (status, code, message) = match self {

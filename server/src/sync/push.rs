@@ -161,6 +161,14 @@ pub async fn handler(
         )
         .into());
     }
+    if input.device_id.get_version_num() == 8 {
+        // The server's own device ids (`server_device_id`): a device may not claim one.
+        return Err(ApiError::bad_request(
+            "reserved_device_id",
+            "this device id is reserved for the server; the app must make a new (UUIDv7) device id",
+        )
+        .into());
+    }
     if input.ops.len() > MAX_BATCH {
         return Err(SyncError::TooLarge(format!(
             "the push has {} ops; send at most {MAX_BATCH} per push",
@@ -200,25 +208,10 @@ async fn attempt(
     let mut tx = crate::tenancy::begin(&st.api.app, user.shop_id, user.user_id).await?;
     register_device(&mut tx, user, input.device_id).await?;
 
-    // The shop's version row. Its row lock (taken by the update) serialises the pushes of a
-    // shop: a push takes version v only after the push that took v-1 has committed or
-    // rolled back, so the versions of committed changes are committed in order, and a
-    // puller whose cursor has passed version v can never later find a newly committed
-    // change at or below v (a plain sequence would allow that: transactions commit out of
-    // order).
-    sqlx::query(r#"insert into shop_sync (shop_id) values ($1) on conflict (shop_id) do nothing"#)
-        .bind(user.shop_id)
-        .execute(&mut *tx)
-        .await?;
-    let version: i64 = sqlx::query_scalar(
-        r#"update shop_sync set version = version + 1 where shop_id = $1 returning version"#,
-    )
-    .bind(user.shop_id)
-    .fetch_one(&mut *tx)
-    .await?;
+    // The shop's version: serialises the shop's writers (see `take_version`).
+    let version = take_version(&mut tx, user.shop_id).await?;
 
-    let now_ms =
-        u64::try_from(OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000).unwrap_or(0);
+    let now_ms = server_now_ms();
     let mut batch = Batch::default();
     // The stored answers of the ops delivered before, in one query.
     let ids: Vec<Uuid> = input.ops.iter().filter_map(raw_op_id).collect();
@@ -257,20 +250,148 @@ async fn attempt(
         }
     }
 
-    batch.write_cells(&mut tx, user.shop_id, version).await?;
-    if !batch.dirty.is_empty() {
-        // Delivered to every server process's listener when (and only if) this commits.
-        sqlx::query(r#"select pg_notify('printstall_sync', $1)"#)
-            .bind(format!("{}:{version}", user.shop_id))
-            .execute(&mut *tx)
-            .await?;
-    }
+    batch.finish(&mut tx, user.shop_id, version).await?;
     tx.commit().await?;
     Ok(Attempt::Done(PushOut {
         protocol: PROTOCOL,
         version,
         results,
     }))
+}
+
+/// Takes the shop's next version in `conn`'s transaction. The row lock taken by the update
+/// serialises the shop's writers (pushes and REST changes alike) until that transaction
+/// ends: a writer takes version v only after the one that took v-1 has committed or rolled
+/// back, so the versions of committed changes are committed in order, and a puller whose
+/// cursor has passed version v can never later find a newly committed change at or below
+/// v (a plain sequence would allow that: transactions commit out of order).
+pub async fn take_version(conn: &mut PgConnection, shop: Uuid) -> SyncResult<i64> {
+    sqlx::query(r#"insert into shop_sync (shop_id) values ($1) on conflict (shop_id) do nothing"#)
+        .bind(shop)
+        .execute(&mut *conn)
+        .await?;
+    Ok(sqlx::query_scalar(
+        r#"update shop_sync set version = version + 1 where shop_id = $1 returning version"#,
+    )
+    .bind(shop)
+    .fetch_one(&mut *conn)
+    .await?)
+}
+
+/// Takes the lock of [`take_version`] without taking a version: for a REST handler that
+/// writes REST rows before its op, so that it queues behind the shop's other writers before
+/// it holds any row they may need (the order a push takes its locks in).
+pub async fn lock_shop(conn: &mut PgConnection, shop: Uuid) -> SyncResult<()> {
+    sqlx::query(r#"insert into shop_sync (shop_id) values ($1) on conflict (shop_id) do nothing"#)
+        .bind(shop)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query(r#"select version from shop_sync where shop_id = $1 for update"#)
+        .bind(shop)
+        .fetch_one(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+fn server_now_ms() -> u64 {
+    u64::try_from(OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000).unwrap_or(0)
+}
+
+/// The device id under which a member's REST API changes are recorded as ops: derived from
+/// the shop and the user, so every server process finds the same one. A UUIDv8 (custom)
+/// made of the first bytes of SHA-256 over a fixed label and both ids. Pushes naming a v8
+/// device id are refused, so no device can take (or write as) a member's server device.
+pub fn server_device_id(shop: Uuid, user: Uuid) -> Uuid {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    h.update(b"printstall:rest-api-device:v1:");
+    h.update(shop.as_bytes());
+    h.update(user.as_bytes());
+    let digest = h.finalize();
+    let mut bytes = [0u8; 16];
+    bytes.copy_from_slice(&digest[..16]);
+    uuid::Builder::from_custom_bytes(bytes).into_uuid()
+}
+
+/// What a REST change made of its op: the stored answer, and why the REST tables could not
+/// show it (when they could not).
+#[derive(Debug)]
+pub struct ServerApplied {
+    pub answer: OpAnswer,
+    pub unprojected: Option<String>,
+}
+
+/// Applies one op made by the server for a REST API change, inside the caller's open
+/// request transaction, with the same code as a push: takes the shop's version, stamps the
+/// op for the member's server-side device ([`server_device_id`]) with the server's clock
+/// (after the device's last stamp, so its ops keep their order), merges it with the core
+/// rules, records it in `applied_op`, writes the changed `sync_cell`s, projects it into the
+/// REST tables and queues the poke (sent by PostgreSQL when, and only if, the caller
+/// commits). Authorization is the caller's (`require`), checked again here by the core.
+pub async fn apply_server_op(
+    conn: &mut PgConnection,
+    user: &AuthUser,
+    body: printstall_core::sync::OpBody,
+) -> SyncResult<ServerApplied> {
+    let version = take_version(conn, user.shop_id).await?;
+    let device = server_device_id(user.shop_id, user.user_id);
+    register_device(conn, user, device).await?;
+    // Read under the shop's version lock: the device's ops are numbered and stamped in order.
+    let last: Option<(i64, Option<String>)> = sqlx::query_as(
+        r#"select client_seq, hlc from applied_op
+           where shop_id = $1 and device_id = $2 and client_seq is not null
+           order by client_seq desc limit 1"#,
+    )
+    .bind(user.shop_id)
+    .bind(device)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let (last_seq, last_hlc) = match last {
+        Some((seq, hlc)) => (seq, hlc.and_then(|h| h.parse::<Hlc>().ok())),
+        None => (0, None),
+    };
+    let mut clock = Hlc {
+        device_id: DeviceId(device),
+        ..last_hlc.unwrap_or_else(|| Hlc::zero(DeviceId(device)))
+    };
+    let op = Op {
+        op_id: Uuid::now_v7(),
+        device_id: DeviceId(device),
+        client_seq: u64::try_from(last_seq).unwrap_or(0) + 1,
+        hlc: clock.tick(server_now_ms()),
+        body,
+    };
+    if let Err(r) = op.validate().and_then(|()| authorize(user.role, &op.body)) {
+        return Err(rejection_error(r).into());
+    }
+    let raw = serde_json::to_value(&op).map_err(ApiError::internal)?;
+    let mut batch = Batch::default();
+    let checked = apply_checked(conn, user, device, version, &op, &raw, false, &mut batch).await?;
+    let answer = match checked.result {
+        OpResult::Answer(a) => a,
+        OpResult::Taken(_) => return Err(ApiError::internal("a new op id was taken").into()),
+    };
+    batch.finish(conn, user.shop_id, version).await?;
+    Ok(ServerApplied {
+        answer,
+        unprojected: checked.unprojected,
+    })
+}
+
+/// A refusal by the merge rules as the REST API's error.
+pub fn rejection_error(r: Rejection) -> ApiError {
+    match r.code {
+        RejectCode::Malformed | RejectCode::Invalid | RejectCode::ClockAhead => {
+            ApiError::Unprocessable {
+                message: r.message,
+                field: r.field,
+            }
+        }
+        RejectCode::Forbidden => ApiError::Forbidden(r.message),
+        RejectCode::Deleted | RejectCode::Conflict | RejectCode::InvalidTransition => {
+            ApiError::Conflict(r.message)
+        }
+    }
 }
 
 enum OpResult {
@@ -355,9 +476,40 @@ async fn one_op(
         )));
     }
 
-    batch.load_for(conn, user.shop_id, &op).await?;
-    let rows = cells_needed(&op, &batch.state);
-    let result = apply(&mut batch.state, &op);
+    let mut checked =
+        apply_checked(conn, user, device_id, version, &op, raw, clamped, batch).await?;
+    if let (OpResult::Answer(answer), Some(note)) = (&mut checked.result, checked.unprojected) {
+        answer.notes.push(note);
+    }
+    Ok(checked.result)
+}
+
+/// What [`apply_checked`] did with one op.
+struct Checked {
+    result: OpResult,
+    /// Why the REST tables could not show the op (it still counts; see [`project`]).
+    unprojected: Option<String>,
+}
+
+/// The part of applying an op that every writer shares, push and the REST API alike, for
+/// an op that passed its envelope checks and was not delivered before: load its cells,
+/// merge it with the core rules, record it in `applied_op`, and project it into the REST
+/// tables. The caller holds the shop's version ([`take_version`]) and writes the changed
+/// cells afterwards ([`Batch::finish`]).
+#[allow(clippy::too_many_arguments)]
+async fn apply_checked(
+    conn: &mut PgConnection,
+    user: &AuthUser,
+    device_id: Uuid,
+    version: i64,
+    op: &Op,
+    raw: &Value,
+    clamped: bool,
+    batch: &mut Batch,
+) -> SyncResult<Checked> {
+    batch.load_for(conn, user.shop_id, op).await?;
+    let rows = cells_needed(op, &batch.state);
+    let result = apply(&mut batch.state, op);
     let mut answer = match &result {
         Ok(a) => OpAnswer::applied(op.op_id, a, version),
         Err(r) => OpAnswer::rejected(Some(op.op_id), r.clone(), version),
@@ -397,7 +549,10 @@ async fn one_op(
     .await?
     .rows_affected();
     if inserted == 0 {
-        return Ok(OpResult::Taken(op.op_id));
+        return Ok(Checked {
+            result: OpResult::Taken(op.op_id),
+            unprojected: None,
+        });
     }
     batch.answered.insert(op.op_id, stored);
     match &result {
@@ -413,12 +568,14 @@ async fn one_op(
         Err(_) => batch.dirty.extend(rows),
     }
     // A note about the REST tables is answered now but not stored (the log is append-only).
-    if let Ok(applied) = &result
-        && let Some(note) = project::project(conn, user, &op, applied, &batch.state).await?
-    {
-        answer.notes.push(note);
-    }
-    Ok(OpResult::Answer(answer))
+    let unprojected = match &result {
+        Ok(applied) => project::project(conn, user, op, applied, &batch.state).await?,
+        Err(_) => None,
+    };
+    Ok(Checked {
+        result: OpResult::Answer(answer),
+        unprojected,
+    })
 }
 
 fn raw_op_id(raw: &Value) -> Option<Uuid> {
@@ -596,6 +753,19 @@ impl Batch {
                     doc,
                 );
             }
+        }
+        Ok(())
+    }
+
+    /// Writes the changed cells and, when there are any, queues the shop's poke: delivered
+    /// to every server process's listener when (and only if) the transaction commits.
+    async fn finish(&self, conn: &mut PgConnection, shop: Uuid, version: i64) -> SyncResult<()> {
+        self.write_cells(conn, shop, version).await?;
+        if !self.dirty.is_empty() {
+            sqlx::query(r#"select pg_notify('printstall_sync', $1)"#)
+                .bind(format!("{shop}:{version}"))
+                .execute(&mut *conn)
+                .await?;
         }
         Ok(())
     }

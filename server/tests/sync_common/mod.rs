@@ -172,3 +172,21 @@ impl Pulled {
         s
     }
 }
+
+/// Ops pushed by devices: every `applied_op` but those of the members' server-side devices
+/// (the REST API's changes, such as making a product, are ops too).
+pub async fn pushed_op_count(pool: &sqlx::PgPool) -> i64 {
+    let members: Vec<(Uuid, Uuid)> = sqlx::query_as("select shop_id, user_id from membership")
+        .fetch_all(pool)
+        .await
+        .unwrap();
+    let rest: Vec<Uuid> = members
+        .into_iter()
+        .map(|(shop, user)| printstall_server::sync::push::server_device_id(shop, user))
+        .collect();
+    sqlx::query_scalar("select count(*) from applied_op where device_id <> all($1)")
+        .bind(&rest)
+        .fetch_one(pool)
+        .await
+        .unwrap()
+}
