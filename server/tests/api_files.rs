@@ -6,7 +6,6 @@
 
 mod common;
 
-
 use common::fixtures::{filament, model, seller_of, variant};
 use common::{Api, TEST_JWT_SECRET, settings_with};
 use printstall_server::app::{self, AppState};
