@@ -89,7 +89,13 @@ pub fn mounted_routes() -> Vec<(String, String)> {
     all_routes()
         .mounted
         .into_iter()
-        .map(|(m, p)| (m.to_string(), format!("/api/v1{p}")))
+        .map(|(m, p)| (m.to_string(), p.to_string()))
+        .chain(
+            crate::sync::ROUTES
+                .iter()
+                .map(|(m, p)| ((*m).to_owned(), (*p).to_owned())),
+        )
+        .map(|(m, p)| (m, format!("/api/v1{p}")))
         .collect()
 }
 

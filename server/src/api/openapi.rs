@@ -455,6 +455,27 @@ pub const OPERATIONS: &[(&str, &str, &str, &str, bool)] = &[
         true,
     ),
     ("GET", "/openapi.json", "meta", "This document", false),
+    (
+        "POST",
+        "/sync/push",
+        "sync",
+        "Apply a batch of offline operations, idempotent by op_id; answers per op",
+        true,
+    ),
+    (
+        "GET",
+        "/sync/pull",
+        "sync",
+        "Merge cells changed after a cursor (409 resync_required after a restore)",
+        true,
+    ),
+    (
+        "GET",
+        "/sync/events",
+        "sync",
+        "Server-sent pokes after each push (token also as ?access_token=)",
+        true,
+    ),
 ];
 
 fn method(m: &str) -> HttpMethod {

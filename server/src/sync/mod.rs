@@ -42,16 +42,24 @@ pub struct SyncState {
     pub hub: Arc<events::Hub>,
 }
 
+const PUSH: &str = "/sync/push";
+const PULL: &str = "/sync/pull";
+const EVENTS: &str = "/sync/events";
+
+/// `(method, path under /api/v1)` of every sync route, for the OpenAPI check.
+pub const ROUTES: [(&str, &str); 3] = [("POST", PUSH), ("GET", PULL), ("GET", EVENTS)];
+
 /// The sync routes, with their state.
 pub fn router<S: Clone + Send + Sync + 'static>(api: ApiState) -> Router<S> {
     let hub = Arc::new(events::Hub::new(api.owner.clone()));
+    let at = |path: &str| format!("/api/v1{path}");
     Router::new()
         .route(
-            "/api/v1/sync/push",
+            &at(PUSH),
             post(push::handler).layer(axum::extract::DefaultBodyLimit::disable()),
         )
-        .route("/api/v1/sync/pull", get(pull::handler))
-        .route("/api/v1/sync/events", get(events::handler))
+        .route(&at(PULL), get(pull::handler))
+        .route(&at(EVENTS), get(events::handler))
         .with_state(SyncState { api, hub })
 }
 
