@@ -8,7 +8,7 @@ mod common;
 
 use common::fixtures::{filament, model, seller_of, variant};
 use common::{Api, TEST_JWT_SECRET, settings_with};
-use printstall_server::app::{self, AppState};
+use printstall_server::app::AppState;
 use printstall_server::secret::Secret;
 use printstall_server::storage::signed_url::UrlSigner;
 use printstall_server::storage::{LocalStore, ObjectKey, S3Store, Storage};
@@ -68,14 +68,7 @@ async fn start(pool: PgPool, s3: bool, quota: Option<u64>) -> Server {
         pairs.push(("PRINTSTALL_SHOP_QUOTA_BYTES", q.as_str()));
     }
     let state = AppState::new(pool.clone(), storage.clone(), settings_with(&pairs)).unwrap();
-    let (shutdown, rx) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(async move {
-        app::serve(state, listener, async {
-            let _ = rx.await;
-        })
-        .await
-        .unwrap();
-    });
+    let (shutdown, task) = common::spawn_server(listener, state);
     Server {
         url,
         storage,

@@ -58,6 +58,25 @@ impl TestServer {
     }
 }
 
+/// Serves `state` on `listener` in a task; sending on the channel stops it gracefully.
+pub fn spawn_server(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+) -> (
+    tokio::sync::oneshot::Sender<()>,
+    tokio::task::JoinHandle<()>,
+) {
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        app::serve(state, listener, async {
+            let _ = rx.await;
+        })
+        .await
+        .unwrap();
+    });
+    (tx, task)
+}
+
 pub enum Backend {
     Local(std::path::PathBuf),
     S3,
@@ -84,14 +103,7 @@ pub async fn start(pwa_dir: &Path, backend: Backend) -> TestServer {
         ("PRINTSTALL_JWT_SECRET", TEST_JWT_SECRET),
     ]);
     let state = AppState::new(pool.clone(), storage.clone(), settings).unwrap();
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(async move {
-        app::serve(state, listener, async {
-            let _ = rx.await;
-        })
-        .await
-        .unwrap();
-    });
+    let (tx, task) = spawn_server(listener, state);
     TestServer {
         url,
         pool,
@@ -121,14 +133,7 @@ pub async fn start_api(pool: PgPool) -> TestServer {
         ("PRINTSTALL_JWT_SECRET", TEST_JWT_SECRET),
     ]);
     let state = AppState::new(pool.clone(), storage.clone(), settings).unwrap();
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(async move {
-        app::serve(state, listener, async {
-            let _ = rx.await;
-        })
-        .await
-        .unwrap();
-    });
+    let (tx, task) = spawn_server(listener, state);
     TestServer {
         url,
         pool,
