@@ -7,7 +7,7 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 
 import { startServer } from "./support/server.mjs";
-import { launchBrowser, PHONE } from "./support/browser.mjs";
+import { launchBrowser, PHONE, untilServiceWorkerControls } from "./support/browser.mjs";
 
 const SCREENSHOTS = join(import.meta.dirname, "screenshots");
 const EMAIL = `till-${Date.now()}@example.com`;
@@ -35,12 +35,7 @@ async function phone(path = "/sell") {
   await page.goto(server.url + path);
   await page.getByTestId("app-shell").waitFor();
   // The service worker must control the page before it can reload offline.
-  await page.evaluate(async () => {
-    await navigator.serviceWorker.ready;
-    if (!navigator.serviceWorker.controller) {
-      await new Promise((r) => navigator.serviceWorker.addEventListener("controllerchange", r, { once: true }));
-    }
-  });
+  await untilServiceWorkerControls(page);
   return { context, page, errors };
 }
 

@@ -5,7 +5,7 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 
 import { startServer } from "./support/server.mjs";
-import { launchBrowser, PHONE } from "./support/browser.mjs";
+import { launchBrowser, PHONE, untilServiceWorkerControls } from "./support/browser.mjs";
 
 const SCREENSHOTS = join(import.meta.dirname, "screenshots");
 let server;
@@ -48,13 +48,7 @@ test("the app shell renders, is installable, and works offline from the service 
   assert.ok(sizes.includes("192x192 any") && sizes.includes("512x512 any") && sizes.includes("512x512 maskable"));
 
   // The service worker activates and controls the page.
-  const state = await page.evaluate(async () => {
-    const registration = await navigator.serviceWorker.ready;
-    if (!navigator.serviceWorker.controller) {
-      await new Promise((r) => navigator.serviceWorker.addEventListener("controllerchange", r, { once: true }));
-    }
-    return registration.active.state;
-  });
+  const state = await untilServiceWorkerControls(page);
   assert.equal(state, "activated");
   await page.screenshot({ path: join(SCREENSHOTS, "shell-phone.png") });
 

@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 
 import { startServer } from "./support/server.mjs";
-import { launchBrowser, PHONE } from "./support/browser.mjs";
+import { launchBrowser, PHONE, untilServiceWorkerControls } from "./support/browser.mjs";
 
 const DIST = resolve(import.meta.dirname, "../../dist");
 let pwaCopy;
@@ -37,12 +37,7 @@ test("a new version waits, is offered, and takes over cleanly on reload", async 
   const page = await context.newPage();
   await page.goto(server.url);
   await page.getByTestId("app-shell").waitFor();
-  await page.evaluate(async () => {
-    await navigator.serviceWorker.ready;
-    if (!navigator.serviceWorker.controller) {
-      await new Promise((r) => navigator.serviceWorker.addEventListener("controllerchange", r, { once: true }));
-    }
-  });
+  await untilServiceWorkerControls(page);
   const [oldCache] = await activeCache(page);
 
   // Publish a new version: same assets, a new service worker version and index.html.

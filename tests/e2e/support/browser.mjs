@@ -19,3 +19,22 @@ export async function launchBrowser() {
     ],
   });
 }
+
+/**
+ * Waits until a service worker controls the page and has finished activating;
+ * `navigator.serviceWorker.ready` alone resolves while it may still be "activating".
+ * Returns the active worker's state.
+ */
+export async function untilServiceWorkerControls(page) {
+  return page.evaluate(async () => {
+    const registration = await navigator.serviceWorker.ready;
+    if (!navigator.serviceWorker.controller) {
+      await new Promise((r) => navigator.serviceWorker.addEventListener("controllerchange", r, { once: true }));
+    }
+    const worker = registration.active;
+    if (worker.state !== "activated") {
+      await new Promise((r) => worker.addEventListener("statechange", () => worker.state === "activated" && r()));
+    }
+    return worker.state;
+  });
+}
