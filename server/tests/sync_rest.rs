@@ -354,6 +354,42 @@ async fn rest_spools_jobs_plans_and_edits_reach_devices(pool: PgPool) {
         49000
     );
 
+    // A filament and a spool made on the phone are shown by the REST API, colour and all.
+    let (pf, ps) = (Uuid::now_v7(), Uuid::now_v7());
+    let mut phone = Device::new(&owner);
+    let ops = [
+        phone.op(json!({"kind": "entity.set.v1", "entity": "filament", "id": pf, "fields": {
+            "brand": "Extrudr", "material": "petg", "colour": {"name": "Silk Red", "hex": "#aa0000", "multi_hexes": ["#00aa00"]},
+            "diameter": "1.75", "density_mg_cm3": 1270, "net_weight_cg": 100000}})),
+        phone.op(json!({"kind": "entity.set.v1", "entity": "spool", "id": ps, "fields": {
+            "filament_id": pf, "initial_net_cg": 50000}})),
+        phone.op(json!({"kind": "spool.use.v1", "spool_id": ps, "used_cg": 1500, "reason": "print"})),
+        phone.op(json!({"kind": "entity.set.v1", "entity": "filament", "id": pf, "fields": {
+            "colour": {"name": "Silk Ruby", "hex": "#bb0000"}}})),
+    ];
+    let (status, r) = phone.push(&ops).await;
+    assert_eq!(status, 200, "{r}");
+    assert!(
+        r["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|a| a["status"] == "applied" && a["notes"].is_null()),
+        "{r}"
+    );
+    let (status, fil) = owner.get(&format!("/filaments/{pf}")).await;
+    assert_eq!(status, 200, "{fil}");
+    assert_eq!(
+        fil["colour"],
+        json!({"name": "Silk Ruby", "hex": "#bb0000", "multi_hexes": []})
+    );
+    let (status, spool_out) = owner.get(&format!("/spools/{ps}")).await;
+    assert_eq!(
+        (status, spool_out["left_cg"].as_i64()),
+        (200, Some(48500)),
+        "{spool_out}"
+    );
+
     // The REST ledgers still add up.
     let bad: i64 = sqlx::query_scalar(
         "select count(*) from spool s where s.left_cg <> s.initial_net_cg - coalesce((select sum(used_cg) from spool_usage u where u.spool_id = s.id), 0)",

@@ -462,6 +462,10 @@ fn columns(kind: EntityKind) -> Option<(&'static str, &'static [&'static str])> 
                 "bed_temp_c",
                 "article_number",
                 "ean",
+                // From the `colour` field (name, hex, multi_hexes), see `flatten_colour`.
+                "colour_name",
+                "colour_hex",
+                "multi_hexes",
             ],
         )),
         EntityKind::Spool => Some((
@@ -500,9 +504,19 @@ async fn descriptive<'a>(
     let Some(cell) = state.entity_cell(kind, id) else {
         return Ok(());
     };
-    let merged = cell.values();
+    let mut merged = cell.values();
+    flatten_colour(&mut merged);
     let cols: Vec<&str> = set
-        .filter_map(|f| allowed.iter().find(|c| **c == f.as_str()).copied())
+        .flat_map(|f| match f.as_str() {
+            "colour" => vec!["colour_name", "colour_hex", "multi_hexes"],
+            f => allowed
+                .iter()
+                .find(|c| **c == f)
+                .copied()
+                .into_iter()
+                .collect(),
+        })
+        .filter(|c| allowed.contains(c))
         .collect();
     if cols.is_empty() {
         return Ok(());
@@ -543,7 +557,12 @@ async fn descriptive<'a>(
     if let Some((initial, left)) = spool_before {
         align_spool(conn, user, id, initial, left, state).await?;
     }
-    if found.is_some() || !matches!(kind, EntityKind::Product | EntityKind::Spool) {
+    if found.is_some()
+        || !matches!(
+            kind,
+            EntityKind::Product | EntityKind::Spool | EntityKind::Filament
+        )
+    {
         return Ok(());
     }
     // A new row: every known column, plus the level the cells hold.
@@ -554,6 +573,15 @@ async fn descriptive<'a>(
         .collect();
     let required: &[&str] = match kind {
         EntityKind::Product => &["sku", "name", "price"],
+        EntityKind::Filament => &[
+            "brand",
+            "material",
+            "colour_name",
+            "colour_hex",
+            "diameter",
+            "density_mg_cm3",
+            "net_weight_cg",
+        ],
         _ => &["filament_id", "initial_net_cg"],
     };
     if required.iter().any(|c| !all.contains_key(*c)) {
@@ -601,6 +629,24 @@ async fn descriptive<'a>(
         .await?;
     }
     Ok(())
+}
+
+/// A filament's `colour` field is three columns: its name, hex and other hexes.
+fn flatten_colour(merged: &mut Map<String, Value>) {
+    let Some(Value::Object(c)) = merged.get("colour").cloned() else {
+        return;
+    };
+    for (field, column) in [("name", "colour_name"), ("hex", "colour_hex")] {
+        if let Some(v) = c.get(field) {
+            merged.insert(column.to_owned(), v.clone());
+        }
+    }
+    let multi = c
+        .get("multi_hexes")
+        .filter(|v| v.is_array())
+        .cloned()
+        .unwrap_or_else(|| Value::Array(Vec::new()));
+    merged.insert("multi_hexes".to_owned(), multi);
 }
 
 /// After a spool's fields changed: grams left become the merged level (the latest weighing,
