@@ -175,3 +175,228 @@ async fn refused_rest_changes_leave_no_op(pool: PgPool) {
     assert_eq!(on_hand(&owner, &rex).await, -1);
     server.stop().await;
 }
+
+/// Spool uses and weighings, job steps, finishes and fails, filament and spool edits and
+/// event plans made through REST are ops: a fresh device that pulls computes the numbers
+/// the REST API shows, and a phone's op on the same spool lands on top of them.
+#[sqlx::test(migrator = "printstall_server::db::MIGRATOR")]
+async fn rest_spools_jobs_plans_and_edits_reach_devices(pool: PgPool) {
+    use common::fixtures::{event, filament, model, product as made_product, spool, variant};
+    use printstall_core::domain::print_job::JobStatus;
+    use printstall_core::domain::{MarketEventId, PrintJobId, SpoolId};
+
+    let server = start_api(pool.clone()).await;
+    let owner = Api::register(&server.url, "o@example.com").await;
+    let seller = seller_of(&owner, "s@example.com").await;
+    let f = filament(&owner, "Galaxy Black").await;
+    let m = model(&owner, "Flexi Rex").await;
+    let v = variant(&owner, &m, &f).await;
+    let sp = spool(&owner, &f, 1000).await;
+    let rex = made_product(&owner, "REX-L", Some(&v)).await;
+    let ev = event(&owner, "Winter market").await;
+    let uuid = |s: &str| Uuid::parse_str(s).unwrap();
+
+    // Spool: a use, a weighing, a use past the end (clamped), a correction.
+    let (status, out) = seller
+        .post(
+            &format!("/spools/{sp}/use"),
+            json!({"used_cg": 10000, "reason": "test"}),
+        )
+        .await;
+    assert_eq!(
+        (status, out["spool"]["left_cg"].as_i64()),
+        (200, Some(90000))
+    );
+    let (status, out) = seller
+        .post(&format!("/spools/{sp}/weigh"), json!({"gross_cg": 100000}))
+        .await;
+    assert_eq!(
+        (status, out["spool"]["left_cg"].as_i64()),
+        (200, Some(80000))
+    );
+
+    // Jobs: one started, paused, resumed and finished with filament; one failed.
+    let job = |body: serde_json::Value| {
+        let owner = owner.clone();
+        let v = v.clone();
+        async move {
+            let mut b = json!({"variant_id": v, "units": 4});
+            for (k, val) in body.as_object().unwrap() {
+                b[k] = val.clone();
+            }
+            let (status, j) = owner.post("/print-jobs", b).await;
+            assert_eq!(status, 201, "{j}");
+            j["id"].as_str().unwrap().to_owned()
+        }
+    };
+    let done = job(json!({"event_id": ev})).await;
+    for to in ["printing", "paused", "printing"] {
+        let (status, out) = seller
+            .post(&format!("/print-jobs/{done}/status"), json!({"status": to}))
+            .await;
+        assert_eq!((status, out["status"].as_str()), (200, Some(to)), "{out}");
+    }
+    let (status, out) = seller
+        .post(
+            &format!("/print-jobs/{done}/finish"),
+            json!({"spools": [{"spool_id": sp, "used_cg": 5000}]}),
+        )
+        .await;
+    assert_eq!(
+        (status, out["status"].as_str()),
+        (200, Some("done")),
+        "{out}"
+    );
+    let failed = job(json!({})).await;
+    let (status, out) = seller
+        .post(
+            &format!("/print-jobs/{failed}/fail"),
+            json!({"reason": "spaghetti", "spools": [{"spool_id": sp, "used_cg": 2500}]}),
+        )
+        .await;
+    assert_eq!(
+        (status, out["status"].as_str()),
+        (200, Some("failed")),
+        "{out}"
+    );
+    let cancelled = job(json!({})).await;
+    assert_eq!(
+        seller
+            .post(
+                &format!("/print-jobs/{cancelled}/status"),
+                json!({"status": "cancelled"})
+            )
+            .await
+            .0,
+        200
+    );
+
+    // Edits: the spool's location and initial weight, the filament's name; a plan.
+    let (status, out) = owner
+        .patch(&format!("/spools/{sp}"), json!({"location": "Shelf B"}))
+        .await;
+    assert_eq!(status, 200, "{out}");
+    let (status, out) = owner
+        .patch(
+            &format!("/filaments/{f}"),
+            json!({"brand": "Prusament Pro", "nozzle_temp_c": 215}),
+        )
+        .await;
+    assert_eq!(status, 200, "{out}");
+    let (status, plan) = owner
+        .call(
+            reqwest::Method::PUT,
+            &format!("/events/{ev}/plan"),
+            Some(json!({"lines": [{"product_id": rex, "target": 12}]})),
+        )
+        .await;
+    assert_eq!(status, 200, "{plan}");
+
+    // A fresh device pulls the same numbers the REST API shows.
+    let mut pulled = Pulled::default();
+    pulled.drain(&seller, 50).await;
+    let state = pulled.state();
+    let (_, rest_spool) = owner.get(&format!("/spools/{sp}")).await;
+    let left = rest_spool["left_cg"].as_i64().unwrap();
+    assert_eq!(left, 80000 - 5000 - 2500);
+    assert_eq!(state.spool_level(SpoolId(uuid(&sp))).left_cg.0, left);
+    let (_, p) = owner.get(&format!("/products/{rex}")).await;
+    assert_eq!(p["stock"]["on_hand"], 4);
+    assert_eq!(state.on_hand(ProductId(uuid(&rex))), 4);
+    assert_eq!(state.job_status(PrintJobId(uuid(&done))), JobStatus::Done);
+    assert_eq!(
+        state.job_status(PrintJobId(uuid(&failed))),
+        JobStatus::Failed
+    );
+    assert_eq!(
+        state.job_status(PrintJobId(uuid(&cancelled))),
+        JobStatus::Cancelled
+    );
+    let spool_fields = state.entity(EntityKind::Spool, uuid(&sp)).unwrap().fields;
+    assert_eq!(spool_fields["location"], "Shelf B");
+    assert_eq!(spool_fields["filament_id"], f.as_str());
+    let fil = state.entity(EntityKind::Filament, uuid(&f)).unwrap().fields;
+    assert_eq!(
+        (fil["brand"].as_str(), fil["nozzle_temp_c"].as_i64()),
+        (Some("Prusament Pro"), Some(215))
+    );
+    assert_eq!(fil["colour"]["name"], "Galaxy Black");
+    let lines = state.plan(MarketEventId(uuid(&ev)));
+    assert_eq!(lines.len(), 1);
+    assert_eq!((lines[0].product_id.0, lines[0].target), (uuid(&rex), 12));
+
+    // A phone weighs the spool, then the back office uses it: both see the same grams.
+    let mut phone = Device::new(&seller);
+    let op = phone.op(json!({"kind": "spool.weigh.v1", "spool_id": sp, "gross_cg": 70000, "empty_spool_cg": 20000}));
+    let (status, r) = phone.push(&[op]).await;
+    assert_eq!((status, statuses(&r)), (200, vec!["applied".to_owned()]));
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    let (status, out) = owner
+        .post(
+            &format!("/spools/{sp}/use"),
+            json!({"used_cg": 1000, "reason": "print"}),
+        )
+        .await;
+    assert_eq!(
+        (status, out["spool"]["left_cg"].as_i64()),
+        (200, Some(49000))
+    );
+    // A phone's job step is shown by the REST API too.
+    let queued = job(json!({})).await;
+    let op = phone.op(json!({"kind": "job.transition.v1", "job_id": queued, "to": "printing"}));
+    let (status, r) = phone.push(&[op]).await;
+    assert_eq!((status, statuses(&r)), (200, vec!["applied".to_owned()]));
+    let (_, read) = owner.get(&format!("/print-jobs/{queued}")).await;
+    assert_eq!(read["status"], "printing");
+    pulled.drain(&seller, 50).await;
+    assert_eq!(
+        pulled.state().spool_level(SpoolId(uuid(&sp))).left_cg.0,
+        49000
+    );
+
+    // A filament and a spool made on the phone are shown by the REST API, colour and all.
+    let (pf, ps) = (Uuid::now_v7(), Uuid::now_v7());
+    let mut phone = Device::new(&owner);
+    let ops = [
+        phone.op(json!({"kind": "entity.set.v1", "entity": "filament", "id": pf, "fields": {
+            "brand": "Extrudr", "material": "petg", "colour": {"name": "Silk Red", "hex": "#aa0000", "multi_hexes": ["#00aa00"]},
+            "diameter": "1.75", "density_mg_cm3": 1270, "net_weight_cg": 100000}})),
+        phone.op(json!({"kind": "entity.set.v1", "entity": "spool", "id": ps, "fields": {
+            "filament_id": pf, "initial_net_cg": 50000}})),
+        phone.op(json!({"kind": "spool.use.v1", "spool_id": ps, "used_cg": 1500, "reason": "print"})),
+        phone.op(json!({"kind": "entity.set.v1", "entity": "filament", "id": pf, "fields": {
+            "colour": {"name": "Silk Ruby", "hex": "#bb0000"}}})),
+    ];
+    let (status, r) = phone.push(&ops).await;
+    assert_eq!(status, 200, "{r}");
+    assert!(
+        r["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|a| a["status"] == "applied" && a["notes"].is_null()),
+        "{r}"
+    );
+    let (status, fil) = owner.get(&format!("/filaments/{pf}")).await;
+    assert_eq!(status, 200, "{fil}");
+    assert_eq!(
+        fil["colour"],
+        json!({"name": "Silk Ruby", "hex": "#bb0000", "multi_hexes": []})
+    );
+    let (status, spool_out) = owner.get(&format!("/spools/{ps}")).await;
+    assert_eq!(
+        (status, spool_out["left_cg"].as_i64()),
+        (200, Some(48500)),
+        "{spool_out}"
+    );
+
+    // The REST ledgers still add up.
+    let bad: i64 = sqlx::query_scalar(
+        "select count(*) from spool s where s.left_cg <> s.initial_net_cg - coalesce((select sum(used_cg) from spool_usage u where u.spool_id = s.id), 0)",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(bad, 0);
+    server.stop().await;
+}

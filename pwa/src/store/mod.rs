@@ -9,6 +9,13 @@
 //! - `acked`: ops the server answered, keyed by `op_id`: applied ones for a while (they are
 //!   pushed again after a restore, and replayed until a pull brings their effect), rejected
 //!   ones until the user has seen them.
+//! - `blobs` (since version 2): files waiting to be uploaded (a photo, a sliced file), keyed
+//!   by the id the op that refers to them carries.
+//!
+//! Versions: 1 made `meta`, `outbox`, `cells` and `acked`; 2 added `blobs`. An upgrade step
+//! only adds; it never rewrites or drops the ops already queued (an outbox written by an
+//! older app still syncs, the op kinds being versioned). The service worker reads `meta`
+//! and `outbox` too (Background Sync, `public/sw.js`), and never writes.
 //!
 //! Every user action is one read-write transaction (its ops and the clock) ending in
 //! `commit()`; every pulled page is one transaction (cells and cursor). Nothing here waits
@@ -29,11 +36,12 @@ use idb::{commit, get_all_json, get_json, put_json, request};
 
 const DB_NAME: &str = "printstall";
 /// The schema version; add an upgrade step in [`upgrade`] for each new one.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 const META: &str = "meta";
 const OUTBOX: &str = "outbox";
 const CELLS: &str = "cells";
 const ACKED: &str = "acked";
+const BLOBS: &str = "blobs";
 /// Applied ops kept after their answer (for a restore, and until a pull shows them).
 const KEEP_ACKED_MS: f64 = 3.0 * 24.0 * 3600.0 * 1000.0;
 
@@ -171,6 +179,9 @@ fn upgrade(db: &IdbDatabase, old_version: u32) -> Result<(), JsValue> {
         for name in [META, OUTBOX, CELLS, ACKED] {
             db.create_object_store(name)?;
         }
+    }
+    if old_version < 2 {
+        db.create_object_store(BLOBS)?;
     }
     Ok(())
 }

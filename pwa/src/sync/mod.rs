@@ -5,6 +5,14 @@
 //! page becomes visible, on a timer with backoff, on the server's `poke` (server-sent
 //! events), and after each local change. One tab syncs at a time (`navigator.locks`).
 //!
+//! Background Sync (Chromium, Android; never relied on alone): whenever ops are about to
+//! be pushed, the tab registers the service worker's `printstall-outbox` sync. Should the
+//! tab be closed (or go offline) before the server answered, the browser fires it once
+//! there is a connection, and the worker sends the outbox as it is (see `public/sw.js`); with
+//! a tab of the app open it only wakes that tab, whose driver syncs. The outbox is only
+//! ever changed here: ops the worker sent are pushed again on the next pass and answered
+//! `duplicate` with their first answer, so each op counts once.
+//!
 //! Sessions: an expired access token is refreshed silently (the refresh token is an
 //! HttpOnly cookie). If the server refuses the refresh, the session is marked signed out
 //! and the user is asked to sign in again; the outbox and the pulled data stay.
@@ -171,10 +179,16 @@ async fn push(
     session: &mut Session,
     device_id: printstall_core::domain::DeviceId,
 ) -> Result<(), SyncError> {
+    let mut registered = false;
     loop {
         let ops: Vec<Op> = store.outbox(MAX_BATCH).await?;
         if ops.is_empty() {
             return Ok(());
+        }
+        if !registered {
+            // Should this page close before the answer, the service worker sends them.
+            register_background_sync();
+            registered = true;
         }
         let body = json!({"protocol": PROTOCOL, "device_id": device_id, "ops": ops});
         let (status, answer) =
@@ -299,6 +313,44 @@ async fn with_lock(f: impl std::future::Future<Output = ()> + 'static) {
     }
 }
 
+/// The Background Sync tag the service worker answers (`public/sw.js`).
+pub const BACKGROUND_SYNC_TAG: &str = "printstall-outbox";
+
+fn get(target: &JsValue, name: &str) -> JsValue {
+    js_sys::Reflect::get(target, &JsValue::from_str(name)).unwrap_or(JsValue::UNDEFINED)
+}
+
+/// Asks the browser to fire the service worker's sync event once there is a connection
+/// (where Background Sync exists; elsewhere nothing happens and the tab's own triggers
+/// remain).
+pub fn register_background_sync() {
+    let Some(window) = web_sys::window() else {
+        return;
+    };
+    let container = get(&window.navigator(), "serviceWorker");
+    if container.is_undefined() {
+        return;
+    }
+    let Ok(ready) = get(&container, "ready").dyn_into::<js_sys::Promise>() else {
+        return;
+    };
+    spawn_local(async move {
+        let Ok(registration) = JsFuture::from(ready).await else {
+            return;
+        };
+        let manager = get(&registration, "sync");
+        let Ok(register) = get(&manager, "register").dyn_into::<js_sys::Function>() else {
+            return;
+        };
+        if let Ok(p) = register.call1(&manager, &JsValue::from_str(BACKGROUND_SYNC_TAG))
+            && let Ok(p) = p.dyn_into::<js_sys::Promise>()
+        {
+            // Refused (no permission, or the worker is gone): the tab's triggers remain.
+            let _ = JsFuture::from(p).await;
+        }
+    });
+}
+
 /// What the top bar shows about sync.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct SyncStatus {
@@ -355,6 +407,22 @@ impl Driver {
                     .and_then(|w| w.document())
                     .is_some_and(|d| d.visibility_state() == web_sys::VisibilityState::Visible);
                 if visible && let Some(d) = weak.upgrade() {
+                    d.kick();
+                }
+            }));
+        }
+        // The service worker's Background Sync fired while this tab is open: sync here,
+        // unless the last pass failed (its backoff timer retries; the browser may think it is
+        // online while the server is unreachable, and must not drive a loop of passes).
+        let container = get(&window.navigator(), "serviceWorker");
+        if let Ok(target) = container.dyn_into::<web_sys::EventTarget>() {
+            let weak = Rc::downgrade(self);
+            ls.push(EventListener::new(&target, "message", move |e| {
+                let kind = get(&get(e.as_ref(), "data"), "type");
+                if kind.as_string().as_deref() == Some("printstall-sync")
+                    && let Some(d) = weak.upgrade()
+                    && d.failures.get() == 0
+                {
                     d.kick();
                 }
             }));

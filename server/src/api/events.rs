@@ -1,15 +1,17 @@
 //! Market events: CRUD, archive, and the stock plan (target units per product, with what is
 //! on hand and still to print by core's `shortfall`).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use axum::extract::State;
 use axum::http::{Method, StatusCode};
 use axum::routing::get;
-use printstall_core::domain::MarketEventId;
 use printstall_core::domain::market_event::{self, MarketEvent, MarketEventPatch, PlanLine};
 use printstall_core::domain::member::Action;
+use printstall_core::domain::{MarketEventId, ProductId};
 use printstall_core::money::Minor;
+use printstall_core::sync::OpBody;
+use printstall_core::sync::op::EventPlan;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sqlx::Row;
@@ -18,13 +20,16 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::common::{
-    ApiJson, ApiPath, ApiQuery, ApiResult, ListQuery, Page, Tx, db, int, invalid, invalid_field,
+    ApiJson, ApiPath, ApiQuery, ApiResult, ListQuery, Page, Tx, db, invalid, invalid_field,
     merge_patch, new_entity, require, uint,
 };
 use super::models::archive_row;
+use super::products::ensure_exists;
 use super::{ApiState, Routes};
 use crate::auth::AuthUser;
 use crate::error::ApiError;
+use crate::sync::push::lock_shop;
+use crate::sync::rest;
 
 /// Most lines in one event's plan.
 const MAX_PLAN_LINES: usize = 500;
@@ -297,29 +302,30 @@ async fn set_plan(
         }
     }
     let mut tx = state.tx(&auth).await?;
-    sqlx::query("select 1 from market_event where id = $1 for update")
-        .bind(id)
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(db)?
-        .ok_or_else(|| ApiError::NotFound("market event".into()))?;
-    sqlx::query("delete from event_stock_plan where event_id = $1")
-        .bind(id)
-        .execute(&mut *tx)
-        .await
-        .map_err(db)?;
-    for line in input.lines.iter().filter(|l| l.target > 0) {
-        sqlx::query(
-            r#"insert into event_stock_plan (shop_id, event_id, product_id, target)
-               values ($1, $2, $3, $4)"#,
-        )
-        .bind(auth.shop_id)
-        .bind(id)
-        .bind(line.product_id.0)
-        .bind(int(line.target))
-        .execute(&mut *tx)
-        .await
-        .map_err(db)?;
+    lock_shop(&mut tx, auth.shop_id).await?;
+    ensure_exists(&mut tx, "market_event", "market event", id).await?;
+    for line in &input.lines {
+        ensure_exists(&mut tx, "product", "product", line.product_id.0).await?;
+    }
+    // The whole plan as one `event.plan.v1` per line (a target of 0 for the products it no
+    // longer lists), merged per line by the sync rules as a phone's plan edits are.
+    let old: Vec<Uuid> =
+        sqlx::query_scalar("select product_id from event_stock_plan where event_id = $1")
+            .bind(id)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(db)?;
+    let mut targets: BTreeMap<Uuid, u32> = old.into_iter().map(|p| (p, 0)).collect();
+    for line in &input.lines {
+        targets.insert(line.product_id.0, line.target);
+    }
+    for (product, target) in targets {
+        let body = OpBody::EventPlan(EventPlan {
+            event_id: MarketEventId(id),
+            product_id: ProductId(product),
+            target,
+        });
+        rest::apply(&mut tx, &auth, body, true).await?;
     }
     let out = fetch_plan(&mut tx, id).await?;
     tx.commit().await.map_err(db)?;

@@ -8,6 +8,8 @@ use printstall_core::domain::filament::{Colour, Filament, FilamentPatch, Materia
 use printstall_core::domain::member::Action;
 use printstall_core::domain::{Centigrams, FilamentId};
 use printstall_core::money::Minor;
+use printstall_core::sync::op::{EntitySet, EntityTarget};
+use printstall_core::sync::{EntityKind, OpBody};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sqlx::Row;
@@ -22,6 +24,8 @@ use super::common::{
 use super::{ApiState, Routes};
 use crate::auth::AuthUser;
 use crate::error::ApiError;
+use crate::sync::push::lock_shop;
+use crate::sync::rest;
 
 pub fn routes(r: Routes) -> Routes {
     r.route(
@@ -191,6 +195,25 @@ async fn write(tx: &mut Tx, auth: &AuthUser, f: &Filament, insert: bool) -> ApiR
     Ok(())
 }
 
+async fn set_fields(
+    tx: &mut Tx,
+    auth: &AuthUser,
+    id: Uuid,
+    fields: serde_json::Map<String, Value>,
+    strict: bool,
+) -> ApiResult<()> {
+    if fields.is_empty() {
+        return Ok(());
+    }
+    let body = OpBody::EntitySet(EntitySet {
+        entity: EntityKind::Filament,
+        id,
+        fields,
+    });
+    rest::apply(tx, auth, body, strict).await?;
+    Ok(())
+}
+
 async fn create(
     State(state): State<ApiState>,
     auth: AuthUser,
@@ -203,7 +226,12 @@ async fn create(
     }
     f.validate().map_err(invalid)?;
     let mut tx = state.tx(&auth).await?;
+    // The shop's writers queue here first, as a push does, before any row lock is taken.
+    lock_shop(&mut tx, auth.shop_id).await?;
     write(&mut tx, &auth, &f, true).await?;
+    // Every field, as an `entity.set.v1`, so that devices pull the new filament.
+    let fields = rest::changed_fields(None, &fetch(&mut tx, f.id.0).await?.filament)?;
+    set_fields(&mut tx, &auth, f.id.0, fields, true).await?;
     let out = fetch(&mut tx, f.id.0).await?;
     tx.commit().await.map_err(db)?;
     Ok((StatusCode::CREATED, ApiJson(out)))
@@ -217,6 +245,7 @@ async fn update(
 ) -> ApiResult<ApiJson<FilamentOut>> {
     require(&auth, Action::EditCatalogue)?;
     let mut tx = state.tx(&auth).await?;
+    lock_shop(&mut tx, auth.shop_id).await?;
     let current = fetch(&mut tx, id).await?;
     let (next, typed): (Filament, FilamentPatch) =
         merge_patch(&current.filament, patch, FilamentPatch::NULLABLE)?;
@@ -226,6 +255,11 @@ async fn update(
     }
     next.validate().map_err(invalid)?;
     write(&mut tx, &auth, &next, false).await?;
+    // The changed fields for devices. An archived filament may still be edited here: the
+    // rules refuse the op (deletes win) but keep its values for an undelete.
+    let fields =
+        rest::changed_fields(Some(&current.filament), &fetch(&mut tx, id).await?.filament)?;
+    set_fields(&mut tx, &auth, id, fields, false).await?;
     let out = fetch(&mut tx, id).await?;
     tx.commit().await.map_err(db)?;
     Ok(ApiJson(out))
@@ -239,6 +273,7 @@ async fn archive(
 ) -> ApiResult<StatusCode> {
     require(&auth, Action::Delete)?;
     let mut tx = state.tx(&auth).await?;
+    lock_shop(&mut tx, auth.shop_id).await?;
     let done = sqlx::query(
         r#"update filament set archived_at = coalesce(archived_at, now()), updated_at = now()
            where id = $1"#,
@@ -250,6 +285,12 @@ async fn archive(
     if done.rows_affected() == 0 {
         return Err(ApiError::NotFound("filament".into()));
     }
+    // A tombstone for devices (a second archive is a note, not a refusal).
+    let target = EntityTarget {
+        entity: EntityKind::Filament,
+        id,
+    };
+    rest::apply(&mut tx, &auth, OpBody::EntityDelete(target), false).await?;
     tx.commit().await.map_err(db)?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -1,6 +1,7 @@
 //! Print jobs: create, list in queue order, edit, move within the queue, change status by
 //! core's `JobStatus::transition`, finish (filament off the spools, units into stock) and
-//! fail (wasted filament), each in one transaction.
+//! fail (wasted filament), each in one transaction. Status changes, finishes and fails are
+//! ops applied with the sync rules (`sync::push::apply_server_op`), as a phone's are.
 
 use std::collections::BTreeMap;
 
@@ -14,6 +15,8 @@ use printstall_core::domain::spool::{self, UsageReason};
 use printstall_core::domain::{
     Centigrams, MarketEventId, PrintJobId, PrinterId, ProductId, SpoolId, VariantId,
 };
+use printstall_core::sync::OpBody;
+use printstall_core::sync::op::{JobFail, JobFinish, JobTransition, Produced, SpoolGrams};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sqlx::Row;
@@ -25,14 +28,19 @@ use super::common::{
     ApiJson, ApiPath, ApiQuery, ApiResult, ListQuery, Page, Tx, db, int, invalid, invalid_field,
     label, merge_patch, new_id, parse_label, require, uint,
 };
-use super::products::{StockMove, apply_move};
-use super::spools::{UsageRow, record_use, usage_of_job};
+use super::products::ensure_exists;
+use super::spools::{UsageRow, usage_of_job};
 use super::{ApiState, Routes};
 use crate::auth::AuthUser;
 use crate::error::ApiError;
+use crate::sync::push::lock_shop;
+use crate::sync::rest;
 
 /// Most spools or products named in one finish or fail.
 const MAX_LINES: usize = 50;
+
+/// The reason a `job.fail.v1` carries when the REST request gave none (the op needs one).
+const NO_REASON: &str = "no reason given";
 
 pub fn routes(r: Routes) -> Routes {
     r.route(
@@ -450,38 +458,6 @@ pub struct StatusIn {
     pub status: JobStatus,
 }
 
-/// Applies core's transition to the locked job, or 409 with core's message.
-fn transition(job: &PrintJob, to: JobStatus) -> ApiResult<JobStatus> {
-    job.status
-        .transition(to)
-        .map_err(|e| ApiError::Conflict(e.message))
-}
-
-/// Writes the new status, with `started_at` on the first start and `finished_at` at the end.
-async fn write_status(
-    tx: &mut Tx,
-    id: Uuid,
-    to: JobStatus,
-    failure_reason: Option<&str>,
-) -> ApiResult<()> {
-    sqlx::query(
-        r#"update print_job set status = $2,
-                  started_at = case when $2 in ('printing', 'done', 'failed')
-                                    then coalesce(started_at, now()) else started_at end,
-                  finished_at = case when $3 then now() else null end,
-                  failure_reason = $4, updated_at = now()
-           where id = $1"#,
-    )
-    .bind(id)
-    .bind(label(&to)?)
-    .bind(to.is_final())
-    .bind(failure_reason)
-    .execute(&mut **tx)
-    .await
-    .map_err(db)?;
-    Ok(())
-}
-
 /// `POST /print-jobs/{id}/status`: start, pause, resume or cancel.
 async fn set_status(
     State(state): State<ApiState>,
@@ -505,9 +481,16 @@ async fn set_status(
         ));
     }
     let mut tx = state.tx(&auth).await?;
-    let job = fetch(&mut tx, id, true).await?;
-    let to = transition(&job.job, input.status)?;
-    write_status(&mut tx, id, to, None).await?;
+    lock_shop(&mut tx, auth.shop_id).await?;
+    fetch(&mut tx, id, true).await?;
+    // The job's steps follow core's status machine in the order of their clocks, on the
+    // phone and here alike; a step it refuses is 409 with its message.
+    let body = OpBody::JobTransition(JobTransition {
+        job_id: PrintJobId(id),
+        to: input.status,
+        note: None,
+    });
+    rest::apply(&mut tx, &auth, body, true).await?;
     let out = fetch_full(&mut tx, id).await?;
     tx.commit().await.map_err(db)?;
     Ok(ApiJson(out))
@@ -572,17 +555,17 @@ fn spool_totals(lines: &[SpoolUseIn], reason: UsageReason) -> ApiResult<BTreeMap
     Ok(totals)
 }
 
-async fn use_spools(
-    tx: &mut Tx,
-    auth: &AuthUser,
-    job_id: Uuid,
-    totals: BTreeMap<Uuid, i64>,
-    reason: UsageReason,
-) -> ApiResult<()> {
+/// The spool lines of a finish or fail, one per spool; 404 when a spool is not the shop's.
+async fn spool_lines(tx: &mut Tx, totals: BTreeMap<Uuid, i64>) -> ApiResult<Vec<SpoolGrams>> {
+    let mut lines = Vec::with_capacity(totals.len());
     for (spool_id, used) in totals {
-        record_use(tx, auth, spool_id, Centigrams(used), reason, Some(job_id)).await?;
+        ensure_exists(tx, "spool", "spool", spool_id).await?;
+        lines.push(SpoolGrams {
+            spool_id: SpoolId(spool_id),
+            used_cg: Centigrams(used),
+        });
     }
-    Ok(())
+    Ok(lines)
 }
 
 /// `POST /print-jobs/{id}/finish`: one transaction: the job becomes done, each spool loses
@@ -609,8 +592,11 @@ async fn finish(
         }
     }
     let mut tx = state.tx(&auth).await?;
+    lock_shop(&mut tx, auth.shop_id).await?;
     let job = fetch(&mut tx, id, true).await?;
-    let to = transition(&job.job, JobStatus::Done)?;
+    if job.job.status.is_final() {
+        return Err(ended(&job.job));
+    }
     let produced: BTreeMap<Uuid, i64> = match input.produced {
         Some(lines) => {
             let mut m = BTreeMap::new();
@@ -639,23 +625,29 @@ async fn finish(
             }
         }
     };
-    use_spools(&mut tx, &auth, id, totals, UsageReason::Print).await?;
+    let spools = spool_lines(&mut tx, totals).await?;
+    let mut lines = Vec::with_capacity(produced.len());
     for (product_id, quantity) in produced {
-        apply_move(
-            &mut tx,
-            &auth,
-            &StockMove {
-                product_id,
-                quantity,
-                reason: StockReason::Produced,
-                job_id: Some(id),
-                sale_id: None,
-                event_id: job.job.event_id.map(|e| e.0),
-            },
-        )
-        .await?;
+        ensure_exists(&mut tx, "product", "product", product_id).await?;
+        let quantity = u32::try_from(quantity).map_err(|_| {
+            invalid_field(
+                "produced",
+                "names more units of one product than a job can make",
+            )
+        })?;
+        lines.push(Produced {
+            product_id: ProductId(product_id),
+            quantity,
+        });
     }
-    write_status(&mut tx, id, to, None).await?;
+    // One op: the rules put the units into stock and take the grams off the spools only if
+    // this finish is the step that ends the job.
+    let body = OpBody::JobFinish(JobFinish {
+        job_id: PrintJobId(id),
+        produced: lines,
+        spools,
+    });
+    rest::apply(&mut tx, &auth, body, true).await?;
     let out = fetch_full(&mut tx, id).await?;
     tx.commit().await.map_err(db)?;
     Ok(ApiJson(out))
@@ -676,10 +668,13 @@ async fn fail(
         .map(|r| r.trim().to_owned())
         .filter(|r| !r.is_empty());
     let mut tx = state.tx(&auth).await?;
+    lock_shop(&mut tx, auth.shop_id).await?;
     let job = fetch(&mut tx, id, true).await?;
-    let to = transition(&job.job, JobStatus::Failed)?;
+    if job.job.status.is_final() {
+        return Err(ended(&job.job));
+    }
     let failed = PrintJob {
-        status: to,
+        status: JobStatus::Failed,
         failure_reason: reason.clone(),
         ..job.job.clone()
     };
@@ -690,8 +685,13 @@ async fn fail(
             e
         })
     })?;
-    use_spools(&mut tx, &auth, id, totals, UsageReason::FailedPrint).await?;
-    write_status(&mut tx, id, to, reason.as_deref()).await?;
+    let spools = spool_lines(&mut tx, totals).await?;
+    let body = OpBody::JobFail(JobFail {
+        job_id: PrintJobId(id),
+        reason: reason.unwrap_or_else(|| NO_REASON.to_owned()),
+        spools,
+    });
+    rest::apply(&mut tx, &auth, body, true).await?;
     let out = fetch_full(&mut tx, id).await?;
     tx.commit().await.map_err(db)?;
     Ok(ApiJson(out))

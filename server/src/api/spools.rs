@@ -1,18 +1,21 @@
 //! Spools (the physical rolls) and their usage ledger: CRUD and archive, list with filters,
-//! record a use, weigh, read the ledger. Grams left never go below 0 (core's `apply_use`
-//! clamps and the ledger keeps the overshoot).
+//! record a use, weigh, read the ledger. Uses, weighings and edits are ops applied with the
+//! sync rules (`sync::push::apply_server_op`), so a phone and the server compute the same
+//! grams; grams left never go below 0 (the rules clamp, the ledger keeps the overshoot).
 
 use axum::extract::State;
 use axum::http::{Method, StatusCode};
 use axum::routing::{get, post};
 use printstall_core::domain::member::Action;
-use printstall_core::domain::spool::{self, Spool, SpoolPatch, UsageReason, UseOutcome};
+use printstall_core::domain::spool::{self, Spool, SpoolPatch, UsageReason};
 use printstall_core::domain::{Centigrams, FilamentId, PrintJobId, SpoolId};
 use printstall_core::money::Minor;
+use printstall_core::sync::op::{EntitySet, SpoolUse, SpoolWeigh};
+use printstall_core::sync::{EntityKind, OpBody};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use sqlx::Row;
 use sqlx::postgres::PgRow;
-use sqlx::{PgConnection, Row};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -20,9 +23,12 @@ use super::common::{
     ApiJson, ApiPath, ApiQuery, ApiResult, ListQuery, Page, Tx, db, invalid, invalid_field, label,
     merge_patch, new_entity, require,
 };
+use super::products::ensure_exists;
 use super::{ApiState, Routes};
 use crate::auth::AuthUser;
 use crate::error::ApiError;
+use crate::sync::push::{ServerApplied, lock_shop};
+use crate::sync::rest;
 
 pub fn routes(r: Routes) -> Routes {
     r.route(
@@ -161,7 +167,7 @@ async fn read(
 }
 
 /// `POST /spools`: grams left start at `initial_net_cg` (enter what is on the roll now for
-/// a used one).
+/// a used one). Recorded as an `entity.set.v1` of every field, so devices pull it.
 async fn create(
     State(state): State<ApiState>,
     auth: AuthUser,
@@ -174,6 +180,8 @@ async fn create(
     }
     s.validate().map_err(invalid)?;
     let mut tx = state.tx(&auth).await?;
+    // The shop's writers queue here first, as a push does, before any row lock is taken.
+    lock_shop(&mut tx, auth.shop_id).await?;
     sqlx::query(
         r#"insert into spool (id, shop_id, filament_id, initial_net_cg, left_cg, empty_spool_cg,
                               price_paid, purchase_date, location, lot_number, barcode,
@@ -195,14 +203,36 @@ async fn create(
     .execute(&mut *tx)
     .await
     .map_err(db)?;
+    let fields = rest::changed_fields(None, &fetch(&mut tx, s.id.0).await?.spool)?;
+    set_fields(&mut tx, &auth, s.id.0, fields, true).await?;
     let out = fetch(&mut tx, s.id.0).await?;
     tx.commit().await.map_err(db)?;
     Ok((StatusCode::CREATED, ApiJson(out)))
 }
 
+async fn set_fields(
+    tx: &mut Tx,
+    auth: &AuthUser,
+    id: Uuid,
+    fields: serde_json::Map<String, Value>,
+    strict: bool,
+) -> ApiResult<()> {
+    if fields.is_empty() {
+        return Ok(());
+    }
+    let body = OpBody::EntitySet(EntitySet {
+        entity: EntityKind::Spool,
+        id,
+        fields,
+    });
+    rest::apply(tx, auth, body, strict).await?;
+    Ok(())
+}
+
 /// `PATCH /spools/{id}`: a changed `initial_net_cg` moves grams left by the same amount
 /// (the level stays `initial - sum(ledger)`); grams left themselves change only by a use or
-/// a weighing.
+/// a weighing. The changed fields are an `entity.set.v1` for devices; grams left follow the
+/// merge rules (see `sync::project`).
 async fn update(
     State(state): State<ApiState>,
     auth: AuthUser,
@@ -211,6 +241,7 @@ async fn update(
 ) -> ApiResult<ApiJson<SpoolOut>> {
     require(&auth, Action::EditCatalogue)?;
     let mut tx = state.tx(&auth).await?;
+    lock_shop(&mut tx, auth.shop_id).await?;
     sqlx::query("select 1 from spool where id = $1 for update")
         .bind(id)
         .fetch_optional(&mut *tx)
@@ -257,12 +288,17 @@ async fn update(
     .execute(&mut *tx)
     .await
     .map_err(db)?;
+    // A spool a device deleted may still be edited here: the rules refuse the op but keep
+    // its values for an undelete, as for a device's edit.
+    let fields = rest::changed_fields(Some(&current.spool), &next)?;
+    set_fields(&mut tx, &auth, id, fields, false).await?;
     let out = fetch(&mut tx, id).await?;
     tx.commit().await.map_err(db)?;
     Ok(ApiJson(out))
 }
 
-/// `DELETE /spools/{id}`: archives (its ledger stays).
+/// `DELETE /spools/{id}`: archives (its ledger stays). A spool's `archived` is one of its
+/// fields (a PATCH can bring it back), so devices get it as an `entity.set.v1`.
 async fn archive(
     State(state): State<ApiState>,
     auth: AuthUser,
@@ -270,13 +306,24 @@ async fn archive(
 ) -> ApiResult<StatusCode> {
     require(&auth, Action::Delete)?;
     let mut tx = state.tx(&auth).await?;
-    let done = sqlx::query(r#"update spool set archived = true, updated_at = now() where id = $1"#)
+    lock_shop(&mut tx, auth.shop_id).await?;
+    let before: Option<bool> =
+        sqlx::query_scalar(r#"select archived from spool where id = $1 for update"#)
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db)?;
+    let Some(was_archived) = before else {
+        return Err(ApiError::NotFound("spool".into()));
+    };
+    sqlx::query(r#"update spool set archived = true, updated_at = now() where id = $1"#)
         .bind(id)
         .execute(&mut *tx)
         .await
         .map_err(db)?;
-    if done.rows_affected() == 0 {
-        return Err(ApiError::NotFound("spool".into()));
+    if !was_archived {
+        let fields = serde_json::Map::from_iter([("archived".to_owned(), Value::Bool(true))]);
+        set_fields(&mut tx, &auth, id, fields, false).await?;
     }
     tx.commit().await.map_err(db)?;
     Ok(StatusCode::NO_CONTENT)
@@ -325,70 +372,22 @@ pub async fn usage_of_job(tx: &mut Tx, job_id: Uuid) -> ApiResult<Vec<UsageRow>>
     Ok(rows.iter().map(usage_from_row).collect())
 }
 
-/// Takes `used` off a spool in the transaction on `conn`: locks the spool row (concurrent
-/// uses of one spool queue up behind it), applies core's `apply_use`, and appends the ledger
-/// row with what actually left the spool and the overshoot (so `left_cg` stays
-/// `initial_net_cg - sum(used_cg)`). 404 when the spool is not the shop's.
-pub async fn record_use(
-    conn: &mut PgConnection,
-    auth: &AuthUser,
-    spool_id: Uuid,
-    used: Centigrams,
-    reason: UsageReason,
-    job_id: Option<Uuid>,
-) -> ApiResult<(UseOutcome, UsageRow)> {
-    let left: i64 = sqlx::query_scalar("select left_cg from spool where id = $1 for update")
-        .bind(spool_id)
-        .fetch_optional(&mut *conn)
-        .await
-        .map_err(db)?
-        .ok_or_else(|| ApiError::NotFound("spool".into()))?;
-    let outcome = spool::apply_use(Centigrams(left), used);
-    let taken = left - outcome.left_cg.0;
-    append(conn, auth, spool_id, outcome, taken, reason, job_id).await
-}
-
-async fn append(
-    conn: &mut PgConnection,
-    auth: &AuthUser,
-    spool_id: Uuid,
-    outcome: UseOutcome,
-    taken: i64,
-    reason: UsageReason,
-    job_id: Option<Uuid>,
-) -> ApiResult<(UseOutcome, UsageRow)> {
-    sqlx::query(
-        r#"update spool set left_cg = $2,
-                  first_used_at = case when $3 > 0 then coalesce(first_used_at, now())
-                                       else first_used_at end,
-                  last_used_at = case when $3 > 0 then now() else last_used_at end,
-                  updated_at = now()
-           where id = $1"#,
-    )
-    .bind(spool_id)
-    .bind(outcome.left_cg.0)
-    .bind(taken)
-    .execute(&mut *conn)
-    .await
-    .map_err(db)?;
+/// The ledger row a use or weighing wrote.
+async fn entry(tx: &mut Tx, done: &ServerApplied) -> ApiResult<UsageRow> {
+    let id = done.spool_entries.last().copied().ok_or_else(|| {
+        ApiError::Conflict(
+            "a weighing made after this change already includes it; grams left did not change"
+                .into(),
+        )
+    })?;
     let row = sqlx::query(&format!(
-        r#"insert into spool_usage (id, shop_id, spool_id, used_cg, overshoot_cg, reason,
-                                    job_id, user_id)
-           values ($1, $2, $3, $4, $5, $6, $7, $8)
-           returning {USAGE_COLUMNS}"#
+        "select {USAGE_COLUMNS} from spool_usage where id = $1"
     ))
-    .bind(Uuid::now_v7())
-    .bind(auth.shop_id)
-    .bind(spool_id)
-    .bind(taken)
-    .bind(outcome.overshoot_cg.0)
-    .bind(label(&reason)?)
-    .bind(job_id)
-    .bind(auth.user_id)
-    .fetch_one(&mut *conn)
+    .bind(id)
+    .fetch_one(&mut **tx)
     .await
     .map_err(db)?;
-    Ok((outcome, usage_from_row(&row)))
+    Ok(usage_from_row(&row))
 }
 
 #[derive(Debug, Deserialize)]
@@ -412,7 +411,8 @@ pub struct SpoolActionOut {
     pub below_empty_cg: Option<Centigrams>,
 }
 
-/// `POST /spools/{id}/use`.
+/// `POST /spools/{id}/use`: a `spool.use.v1` op (grams left clamp at 0 by the merge rules;
+/// the ledger row keeps the overshoot).
 async fn use_spool(
     State(state): State<ApiState>,
     auth: AuthUser,
@@ -428,15 +428,19 @@ async fn use_spool(
     }
     spool::validate_use("used_cg", input.used_cg, input.reason).map_err(invalid)?;
     let mut tx = state.tx(&auth).await?;
-    let (_, entry) = record_use(
-        &mut tx,
-        &auth,
-        id,
-        input.used_cg,
-        input.reason,
-        input.job_id.map(|j| j.0),
-    )
-    .await?;
+    ensure_exists(&mut tx, "spool", "spool", id).await?;
+    if let Some(job) = input.job_id {
+        ensure_exists(&mut tx, "print_job", "print job", job.0).await?;
+    }
+    let body = OpBody::SpoolUse(SpoolUse {
+        spool_id: SpoolId(id),
+        used_cg: input.used_cg,
+        reason: input.reason,
+        job_id: input.job_id,
+        note: None,
+    });
+    let done = rest::apply(&mut tx, &auth, body, true).await?;
+    let entry = entry(&mut tx, &done).await?;
     let out = fetch(&mut tx, id).await?;
     tx.commit().await.map_err(db)?;
     Ok(ApiJson(SpoolActionOut {
@@ -455,8 +459,9 @@ pub struct WeighIn {
     pub empty_spool_cg: Option<Centigrams>,
 }
 
-/// `POST /spools/{id}/weigh`: grams left become gross minus the empty-spool weight (the
-/// spool's, else its filament's); the difference is a `measurement` ledger row.
+/// `POST /spools/{id}/weigh`: a `spool.weigh.v1` op: grams left become gross minus the
+/// empty-spool weight (the spool's, else its filament's); the difference is a
+/// `measurement` ledger row.
 async fn weigh(
     State(state): State<ApiState>,
     auth: AuthUser,
@@ -466,16 +471,15 @@ async fn weigh(
     require(&auth, Action::AdjustStock)?;
     let mut tx = state.tx(&auth).await?;
     let row = sqlx::query(
-        r#"select s.left_cg, coalesce(s.empty_spool_cg, f.empty_spool_cg) as empty_cg
+        r#"select coalesce(s.empty_spool_cg, f.empty_spool_cg) as empty_cg
            from spool s join filament f on f.id = s.filament_id
-           where s.id = $1 for update of s"#,
+           where s.id = $1"#,
     )
     .bind(id)
     .fetch_optional(&mut *tx)
     .await
     .map_err(db)?
     .ok_or_else(|| ApiError::NotFound("spool".into()))?;
-    let left: i64 = row.get("left_cg");
     let empty = input
         .empty_spool_cg
         .or_else(|| row.get::<Option<i64>, _>("empty_cg").map(Centigrams))
@@ -487,20 +491,14 @@ async fn weigh(
         })?;
     spool::validate_weighing(input.gross_cg, empty).map_err(invalid)?;
     let w = spool::weigh(input.gross_cg, empty);
-    let outcome = UseOutcome {
-        left_cg: w.left_cg,
-        overshoot_cg: Centigrams::ZERO,
-    };
-    let (_, entry) = append(
-        &mut tx,
-        &auth,
-        id,
-        outcome,
-        left - w.left_cg.0,
-        UsageReason::Measurement,
-        None,
-    )
-    .await?;
+    let body = OpBody::SpoolWeigh(SpoolWeigh {
+        spool_id: SpoolId(id),
+        gross_cg: input.gross_cg,
+        empty_spool_cg: empty,
+        note: None,
+    });
+    let done = rest::apply(&mut tx, &auth, body, true).await?;
+    let entry = entry(&mut tx, &done).await?;
     let out = fetch(&mut tx, id).await?;
     tx.commit().await.map_err(db)?;
     Ok(ApiJson(SpoolActionOut {

@@ -14,6 +14,7 @@ pub mod events;
 pub mod project;
 pub mod pull;
 pub mod push;
+pub mod rest;
 
 use std::sync::Arc;
 

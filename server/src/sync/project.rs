@@ -1,6 +1,7 @@
 //! Keeps the REST tables in step with an applied op, in the push's transaction: stock
 //! levels and their ledger, sales and their lines, spool grams and their ledger, and the
-//! descriptive columns of products, filaments and spools.
+//! descriptive columns of products, filaments and spools, print job statuses (the replay of
+//! the job's steps) and event stock plans.
 //!
 //! The merge cells (`sync_cell`) are the truth for sync; these tables are what the REST API
 //! and reports read. A row the REST tables cannot hold (a product made on a phone before it
@@ -8,6 +9,8 @@
 //! the op's answer: the op still counts, and the cells still carry it.
 
 use printstall_core::domain::sale::Discount;
+use printstall_core::domain::{MarketEventId, PrintJobId, ProductId, SpoolId};
+use printstall_core::sync::cells::JobStep;
 use printstall_core::sync::{Applied, EntityKind, LevelChange, Op, OpBody, State};
 use serde_json::{Map, Value};
 use sqlx::PgConnection;
@@ -15,24 +18,34 @@ use uuid::Uuid;
 
 use crate::auth::AuthUser;
 
-/// Projects `op`. `Ok(Some(note))` when the REST tables could not show it (a data error,
-/// rolled back to the op's savepoint); `Err` only for failures that should fail the push.
+/// What projecting an op wrote.
+#[derive(Debug, Default)]
+pub struct Projected {
+    /// Why the REST tables could not show the op (a data error, rolled back to the op's
+    /// savepoint); the op still counts.
+    pub note: Option<String>,
+    /// The spool ledger rows written, in order (the REST API answers them).
+    pub spool_entries: Vec<Uuid>,
+}
+
+/// Projects `op`. `Err` only for failures that should fail the push.
 pub async fn project(
     conn: &mut PgConnection,
     user: &AuthUser,
     op: &Op,
     applied: &Applied,
     state: &State,
-) -> Result<Option<String>, sqlx::Error> {
+) -> Result<Projected, sqlx::Error> {
     sqlx::query("savepoint sync_projection")
         .execute(&mut *conn)
         .await?;
-    match project_inner(conn, user, op, applied, state).await {
+    let mut out = Projected::default();
+    match project_inner(conn, user, op, applied, state, &mut out).await {
         Ok(()) => {
             sqlx::query("release savepoint sync_projection")
                 .execute(&mut *conn)
                 .await?;
-            Ok(None)
+            Ok(out)
         }
         Err(sqlx::Error::Database(e))
             if e.code()
@@ -45,10 +58,13 @@ pub async fn project(
             sqlx::query("release savepoint sync_projection")
                 .execute(&mut *conn)
                 .await?;
-            Ok(Some(format!(
-                "the back-office lists do not show this change yet ({}); it is kept and counted",
-                e.constraint().unwrap_or("a required value is missing")
-            )))
+            Ok(Projected {
+                note: Some(format!(
+                    "the back-office lists do not show this change yet ({}); it is kept and counted",
+                    e.constraint().unwrap_or("a required value is missing")
+                )),
+                spool_entries: Vec::new(),
+            })
         }
         Err(e) => Err(e),
     }
@@ -60,6 +76,7 @@ async fn project_inner(
     op: &Op,
     applied: &Applied,
     state: &State,
+    out: &mut Projected,
 ) -> Result<(), sqlx::Error> {
     let mut sale_id = None;
     let mut job_id = None;
@@ -90,7 +107,10 @@ async fn project_inner(
         }
         OpBody::StockCount(b) => event_id = b.event_id.map(|e| e.0),
         OpBody::SpoolUse(b) => job_id = b.job_id.map(|j| j.0),
-        OpBody::JobFinish(b) => job_id = Some(b.job_id.0),
+        OpBody::JobFinish(b) => {
+            job_id = Some(b.job_id.0);
+            event_id = job_event(conn, b.job_id).await?;
+        }
         OpBody::JobFail(b) => job_id = Some(b.job_id.0),
         OpBody::EntitySet(b) => {
             descriptive(conn, user, b.entity, b.id, b.fields.keys(), state).await?;
@@ -98,18 +118,134 @@ async fn project_inner(
         OpBody::EntityDelete(t) | OpBody::EntityUndelete(t) => {
             lifecycle(conn, t.entity, t.id, state).await?;
         }
+        OpBody::EventPlan(p) => plan_line(conn, user, p.event_id, p.product_id, state).await?,
         _ => {}
     }
+    // What each spool line asked for, in the order the rules report the spools' levels:
+    // the part of it beyond what the spool held is the ledger row's overshoot.
+    let mut asked: Vec<(Uuid, i64)> = match &op.body {
+        OpBody::SpoolUse(b) => vec![(b.spool_id.0, b.used_cg.0)],
+        OpBody::JobFinish(b) => b
+            .spools
+            .iter()
+            .map(|s| (s.spool_id.0, s.used_cg.0))
+            .collect(),
+        OpBody::JobFail(b) => b
+            .spools
+            .iter()
+            .map(|s| (s.spool_id.0, s.used_cg.0))
+            .collect(),
+        _ => Vec::new(),
+    };
     for change in &applied.levels {
         let d = change.after - change.before;
         match change.entity.kind {
             EntityKind::Product if d != 0 || matches!(op.body, OpBody::StockCount(_)) => {
                 stock_move(conn, user, op, change, d, sale_id, job_id, event_id).await?;
             }
-            EntityKind::Spool if d != 0 => spool_move(conn, user, op, change, -d, job_id).await?,
+            EntityKind::Spool => {
+                let line = asked.iter().position(|(s, _)| *s == change.entity.id);
+                let want = line.map_or(0, |i| asked.remove(i).1);
+                let overshoot = if want > 0 { (want + d).max(0) } else { 0 };
+                // A weighing is recorded even when it confirms the level.
+                if d != 0 || overshoot > 0 || matches!(op.body, OpBody::SpoolWeigh(_)) {
+                    let row = spool_move(conn, user, op, change, -d, overshoot, job_id).await?;
+                    out.spool_entries.extend(row);
+                }
+            }
             _ => {}
         }
     }
+    let job = match &op.body {
+        OpBody::JobTransition(b) => Some(b.job_id),
+        OpBody::JobFinish(b) => Some(b.job_id),
+        OpBody::JobFail(b) => Some(b.job_id),
+        _ => None,
+    };
+    if let Some(job) = job {
+        job_status(conn, job, state).await?;
+    }
+    Ok(())
+}
+
+/// The market event a print job is for.
+async fn job_event(conn: &mut PgConnection, job: PrintJobId) -> Result<Option<Uuid>, sqlx::Error> {
+    Ok(
+        sqlx::query_scalar::<_, Option<Uuid>>(r#"select event_id from print_job where id = $1"#)
+            .bind(job.0)
+            .fetch_optional(&mut *conn)
+            .await?
+            .flatten(),
+    )
+}
+
+/// Writes a job's status as the replay of its steps gives it: `started_at` on the first
+/// start, `finished_at` while it has ended, the failure reason of the fail that ended it.
+async fn job_status(
+    conn: &mut PgConnection,
+    job: PrintJobId,
+    state: &State,
+) -> Result<(), sqlx::Error> {
+    let Some(cell) = state.jobs.get(&job) else {
+        return Ok(());
+    };
+    let replay = cell.replay();
+    let reason = replay
+        .terminal
+        .and_then(|s| cell.steps.get(&s))
+        .and_then(|step| match step {
+            JobStep::Fail(f) => Some(f.reason.trim().to_owned()),
+            _ => None,
+        });
+    sqlx::query(
+        r#"update print_job set status = $2,
+                  started_at = case when $2 in ('printing', 'done', 'failed')
+                                    then coalesce(started_at, now()) else started_at end,
+                  finished_at = case when $3 then coalesce(finished_at, now()) else null end,
+                  failure_reason = $4, updated_at = now()
+           where id = $1"#,
+    )
+    .bind(job.0)
+    .bind(replay.status.label())
+    .bind(replay.status.is_final())
+    .bind(reason)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Writes one line of an event's stock plan as merged (a target of 0 removes it).
+async fn plan_line(
+    conn: &mut PgConnection,
+    user: &AuthUser,
+    event: MarketEventId,
+    product: ProductId,
+    state: &State,
+) -> Result<(), sqlx::Error> {
+    let target = state
+        .plans
+        .get(&event)
+        .and_then(|m| m.get(&product))
+        .map_or(0, |r| r.value);
+    if target == 0 {
+        sqlx::query(r#"delete from event_stock_plan where event_id = $1 and product_id = $2"#)
+            .bind(event.0)
+            .bind(product.0)
+            .execute(&mut *conn)
+            .await?;
+        return Ok(());
+    }
+    sqlx::query(
+        r#"insert into event_stock_plan (shop_id, event_id, product_id, target)
+           values ($1, $2, $3, $4)
+           on conflict (event_id, product_id) do update set target = excluded.target"#,
+    )
+    .bind(user.shop_id)
+    .bind(event.0)
+    .bind(product.0)
+    .bind(i32::try_from(target).unwrap_or(i32::MAX))
+    .execute(&mut *conn)
+    .await?;
     Ok(())
 }
 
@@ -173,25 +309,30 @@ async fn stock_move(
     Ok(())
 }
 
+/// Moves a spool's grams and appends its ledger row (with what was asked beyond the grams
+/// left); the row's id, when the REST tables hold the spool.
 async fn spool_move(
     conn: &mut PgConnection,
     user: &AuthUser,
     op: &Op,
     change: &LevelChange,
     used: i64,
+    overshoot: i64,
     job_id: Option<Uuid>,
-) -> Result<(), sqlx::Error> {
+) -> Result<Option<Uuid>, sqlx::Error> {
     let reason = match &op.body {
+        OpBody::SpoolWeigh(_) => "measurement".to_owned(),
         _ if used < 0 => "correction".to_owned(),
         OpBody::SpoolUse(b) => label(&b.reason),
-        OpBody::SpoolWeigh(_) => "measurement".into(),
         OpBody::JobFail(_) => "failed_print".into(),
         _ => "print".into(),
     };
     let spool = change.entity.id;
     let found: Option<Uuid> = sqlx::query_scalar(
         r#"update spool set left_cg = greatest(0, left_cg - $2),
-                  first_used_at = coalesce(first_used_at, now()), last_used_at = now(),
+                  first_used_at = case when $2 > 0 then coalesce(first_used_at, now())
+                                       else first_used_at end,
+                  last_used_at = case when $2 > 0 then now() else last_used_at end,
                   updated_at = now()
            where id = $1 returning id"#,
     )
@@ -200,22 +341,25 @@ async fn spool_move(
     .fetch_optional(&mut *conn)
     .await?;
     if found.is_none() {
-        return Ok(());
+        return Ok(None);
     }
+    let id = Uuid::now_v7();
     sqlx::query(
-        r#"insert into spool_usage (id, shop_id, spool_id, used_cg, reason, job_id, user_id)
-           values ($1, $2, $3, $4, $5, (select id from print_job where id = $6), $7)"#,
+        r#"insert into spool_usage (id, shop_id, spool_id, used_cg, overshoot_cg, reason, job_id,
+                                    user_id)
+           values ($1, $2, $3, $4, $5, $6, (select id from print_job where id = $7), $8)"#,
     )
-    .bind(Uuid::now_v7())
+    .bind(id)
     .bind(user.shop_id)
     .bind(spool)
     .bind(used)
+    .bind(overshoot)
     .bind(reason)
     .bind(job_id)
     .bind(user.user_id)
     .execute(&mut *conn)
     .await?;
-    Ok(())
+    Ok(Some(id))
 }
 
 async fn insert_sale(
@@ -318,6 +462,10 @@ fn columns(kind: EntityKind) -> Option<(&'static str, &'static [&'static str])> 
                 "bed_temp_c",
                 "article_number",
                 "ean",
+                // From the `colour` field (name, hex, multi_hexes), see `flatten_colour`.
+                "colour_name",
+                "colour_hex",
+                "multi_hexes",
             ],
         )),
         EntityKind::Spool => Some((
@@ -356,9 +504,19 @@ async fn descriptive<'a>(
     let Some(cell) = state.entity_cell(kind, id) else {
         return Ok(());
     };
-    let merged = cell.values();
+    let mut merged = cell.values();
+    flatten_colour(&mut merged);
     let cols: Vec<&str> = set
-        .filter_map(|f| allowed.iter().find(|c| **c == f.as_str()).copied())
+        .flat_map(|f| match f.as_str() {
+            "colour" => vec!["colour_name", "colour_hex", "multi_hexes"],
+            f => allowed
+                .iter()
+                .find(|c| **c == f)
+                .copied()
+                .into_iter()
+                .collect(),
+        })
+        .filter(|c| allowed.contains(c))
         .collect();
     if cols.is_empty() {
         return Ok(());
@@ -383,12 +541,28 @@ async fn descriptive<'a>(
     let sql = format!(
         "update {table} set ({targets}, updated_at) = (select {sources}, now() from jsonb_populate_record(null::{table}, $1) r) where id = $2 returning id"
     );
+    let spool_before: Option<(i64, i64)> = if kind == EntityKind::Spool {
+        sqlx::query_as(r#"select initial_net_cg, left_cg from spool where id = $1"#)
+            .bind(id)
+            .fetch_optional(&mut *conn)
+            .await?
+    } else {
+        None
+    };
     let found: Option<Uuid> = sqlx::query_scalar(&sql)
         .bind(&values)
         .bind(id)
         .fetch_optional(&mut *conn)
         .await?;
-    if found.is_some() || !matches!(kind, EntityKind::Product | EntityKind::Spool) {
+    if let Some((initial, left)) = spool_before {
+        align_spool(conn, user, id, initial, left, state).await?;
+    }
+    if found.is_some()
+        || !matches!(
+            kind,
+            EntityKind::Product | EntityKind::Spool | EntityKind::Filament
+        )
+    {
         return Ok(());
     }
     // A new row: every known column, plus the level the cells hold.
@@ -399,14 +573,23 @@ async fn descriptive<'a>(
         .collect();
     let required: &[&str] = match kind {
         EntityKind::Product => &["sku", "name", "price"],
+        EntityKind::Filament => &[
+            "brand",
+            "material",
+            "colour_name",
+            "colour_hex",
+            "diameter",
+            "density_mg_cm3",
+            "net_weight_cg",
+        ],
         _ => &["filament_id", "initial_net_cg"],
     };
     if required.iter().any(|c| !all.contains_key(*c)) {
         return Ok(());
     }
-    let on_hand = state.on_hand(printstall_core::domain::ProductId(id));
+    let on_hand = state.on_hand(ProductId(id));
     if kind == EntityKind::Spool {
-        let level = state.spool_level(printstall_core::domain::SpoolId(id));
+        let level = state.spool_level(SpoolId(id));
         all.insert("left_cg".into(), Value::from(level.left_cg.0));
     }
     let cols: Vec<String> = all.keys().cloned().collect();
@@ -444,6 +627,66 @@ async fn descriptive<'a>(
         .bind(user.user_id)
         .execute(&mut *conn)
         .await?;
+    }
+    Ok(())
+}
+
+/// A filament's `colour` field is three columns: its name, hex and other hexes.
+fn flatten_colour(merged: &mut Map<String, Value>) {
+    let Some(Value::Object(c)) = merged.get("colour").cloned() else {
+        return;
+    };
+    for (field, column) in [("name", "colour_name"), ("hex", "colour_hex")] {
+        if let Some(v) = c.get(field) {
+            merged.insert(column.to_owned(), v.clone());
+        }
+    }
+    let multi = c
+        .get("multi_hexes")
+        .filter(|v| v.is_array())
+        .cloned()
+        .unwrap_or_else(|| Value::Array(Vec::new()));
+    merged.insert("multi_hexes".to_owned(), multi);
+}
+
+/// After a spool's fields changed: grams left become the merged level (the latest weighing,
+/// or `initial_net_cg`, minus the uses after it). The REST ledger keeps
+/// `left_cg = initial_net_cg - sum(used_cg)`: a new initial weight moves grams left by the
+/// same amount, and where the merged level differs from that (a weighing already set it),
+/// a `correction` row records the difference.
+async fn align_spool(
+    conn: &mut PgConnection,
+    user: &AuthUser,
+    id: Uuid,
+    initial_before: i64,
+    left_before: i64,
+    state: &State,
+) -> Result<(), sqlx::Error> {
+    let initial: i64 = sqlx::query_scalar(r#"select initial_net_cg from spool where id = $1"#)
+        .bind(id)
+        .fetch_one(&mut *conn)
+        .await?;
+    let expected = left_before + (initial - initial_before);
+    let level = state.spool_level(SpoolId(id)).left_cg.0;
+    if level != expected {
+        sqlx::query(
+            r#"insert into spool_usage (id, shop_id, spool_id, used_cg, reason, user_id)
+               values ($1, $2, $3, $4, 'correction', $5)"#,
+        )
+        .bind(Uuid::now_v7())
+        .bind(user.shop_id)
+        .bind(id)
+        .bind(expected - level)
+        .bind(user.user_id)
+        .execute(&mut *conn)
+        .await?;
+    }
+    if level != left_before {
+        sqlx::query(r#"update spool set left_cg = $2, updated_at = now() where id = $1"#)
+            .bind(id)
+            .bind(level)
+            .execute(&mut *conn)
+            .await?;
     }
     Ok(())
 }

@@ -221,6 +221,12 @@ async fn attempt(
             .fetch_all(&mut *tx)
             .await?;
     batch.answered = stored.into_iter().collect();
+    let readable: Vec<Op> = input
+        .ops
+        .iter()
+        .filter_map(|raw| decode_op(raw).ok())
+        .collect();
+    batch.prefetch(&mut tx, user.shop_id, &readable).await?;
     let mut results = Vec::with_capacity(input.ops.len());
     for raw in &input.ops {
         if let Some(id) = raw_op_id(raw).filter(|id| taken.contains(id)) {
@@ -319,6 +325,8 @@ pub fn server_device_id(shop: Uuid, user: Uuid) -> Uuid {
 pub struct ServerApplied {
     pub answer: OpAnswer,
     pub unprojected: Option<String>,
+    /// The spool ledger rows the change wrote, in order.
+    pub spool_entries: Vec<Uuid>,
 }
 
 /// Applies one op made by the server for a REST API change, inside the caller's open
@@ -375,6 +383,7 @@ pub async fn apply_server_op(
     Ok(ServerApplied {
         answer,
         unprojected: checked.unprojected,
+        spool_entries: checked.spool_entries,
     })
 }
 
@@ -489,6 +498,8 @@ struct Checked {
     result: OpResult,
     /// Why the REST tables could not show the op (it still counts; see [`project`]).
     unprojected: Option<String>,
+    /// The spool ledger rows written.
+    spool_entries: Vec<Uuid>,
 }
 
 /// The part of applying an op that every writer shares, push and the REST API alike, for
@@ -552,6 +563,7 @@ async fn apply_checked(
         return Ok(Checked {
             result: OpResult::Taken(op.op_id),
             unprojected: None,
+            spool_entries: Vec::new(),
         });
     }
     batch.answered.insert(op.op_id, stored);
@@ -568,13 +580,14 @@ async fn apply_checked(
         Err(_) => batch.dirty.extend(rows),
     }
     // A note about the REST tables is answered now but not stored (the log is append-only).
-    let unprojected = match &result {
+    let projected = match &result {
         Ok(applied) => project::project(conn, user, op, applied, &batch.state).await?,
-        Err(_) => None,
+        Err(_) => project::Projected::default(),
     };
     Ok(Checked {
         result: OpResult::Answer(answer),
-        unprojected,
+        unprojected: projected.note,
+        spool_entries: projected.spool_entries,
     })
 }
 
@@ -630,39 +643,73 @@ impl Batch {
             if need.is_empty() {
                 return Ok(());
             }
-            let kinds: Vec<&str> = need.iter().map(|r| r.kind.label()).collect();
-            let ids: Vec<Uuid> = need.iter().map(|r| r.id).collect();
-            let rows = sqlx::query(
-                r#"select c.kind, c.id, c.cell from sync_cell c
-                   join unnest($2::text[], $3::uuid[]) as w(kind, id) on w.kind = c.kind and w.id = c.id
-                   where c.shop_id = $1"#,
-            )
-            .bind(shop)
-            .bind(&kinds)
-            .bind(&ids)
-            .fetch_all(&mut *conn)
-            .await?;
-            let mut found = BTreeSet::new();
-            for row in rows {
-                let kind = kind_of(row.get::<&str, _>("kind"))
-                    .ok_or_else(|| ApiError::internal("unknown kind in sync_cell"))?;
-                let r = EntityRef {
-                    kind,
-                    id: row.get("id"),
-                };
-                let doc: CellDoc = serde_json::from_value(row.get("cell"))
-                    .map_err(|e| ApiError::internal(format!("sync_cell {r:?}: {e}")))?;
-                self.state.put_cell(r, doc);
-                found.insert(r);
-            }
-            let missing: Vec<EntityRef> = need
-                .iter()
-                .filter(|r| !found.contains(r))
-                .copied()
-                .collect();
-            self.seed(conn, &missing).await?;
-            self.loaded.extend(need);
+            self.load(conn, shop, need).await?;
         }
+    }
+
+    /// Loads, in one query, the cells the ops of a push name directly (the rows found only
+    /// through other rows are loaded op by op, by [`Batch::load_for`]).
+    async fn prefetch(
+        &mut self,
+        conn: &mut PgConnection,
+        shop: Uuid,
+        ops: &[Op],
+    ) -> SyncResult<()> {
+        let mut need = BTreeSet::new();
+        for op in ops {
+            need.extend(
+                cells_needed(op, &self.state)
+                    .into_iter()
+                    .filter(|r| !self.loaded.contains(r)),
+            );
+        }
+        if need.is_empty() {
+            return Ok(());
+        }
+        self.load(conn, shop, need.into_iter().collect()).await
+    }
+
+    /// Reads the cells `need` into the state (seeding the ones the merge rules have not
+    /// seen from the REST tables).
+    async fn load(
+        &mut self,
+        conn: &mut PgConnection,
+        shop: Uuid,
+        need: Vec<EntityRef>,
+    ) -> SyncResult<()> {
+        let kinds: Vec<&str> = need.iter().map(|r| r.kind.label()).collect();
+        let ids: Vec<Uuid> = need.iter().map(|r| r.id).collect();
+        let rows = sqlx::query(
+            r#"select c.kind, c.id, c.cell from sync_cell c
+               join unnest($2::text[], $3::uuid[]) as w(kind, id) on w.kind = c.kind and w.id = c.id
+               where c.shop_id = $1"#,
+        )
+        .bind(shop)
+        .bind(&kinds)
+        .bind(&ids)
+        .fetch_all(&mut *conn)
+        .await?;
+        let mut found = BTreeSet::new();
+        for row in rows {
+            let kind = kind_of(row.get::<&str, _>("kind"))
+                .ok_or_else(|| ApiError::internal("unknown kind in sync_cell"))?;
+            let r = EntityRef {
+                kind,
+                id: row.get("id"),
+            };
+            let doc: CellDoc = serde_json::from_value(row.get("cell"))
+                .map_err(|e| ApiError::internal(format!("sync_cell {r:?}: {e}")))?;
+            self.state.put_cell(r, doc);
+            found.insert(r);
+        }
+        let missing: Vec<EntityRef> = need
+            .iter()
+            .filter(|r| !found.contains(r))
+            .copied()
+            .collect();
+        self.seed(conn, &missing).await?;
+        self.loaded.extend(need);
+        Ok(())
     }
 
     /// A product or spool made through the REST API before any op touched it: its merge
@@ -753,6 +800,78 @@ impl Batch {
                     doc,
                 );
             }
+        }
+        let jobs: Vec<Uuid> = missing
+            .iter()
+            .filter(|r| r.kind == EntityKind::PrintJob)
+            .map(|r| r.id)
+            .collect();
+        if !jobs.is_empty() {
+            self.seed_jobs(conn, &jobs).await?;
+        }
+        Ok(())
+    }
+
+    /// A print job whose status the REST API set before its changes were ops: its steps
+    /// start with the ones that lead to that status, before any op.
+    async fn seed_jobs(&mut self, conn: &mut PgConnection, jobs: &[Uuid]) -> SyncResult<()> {
+        use printstall_core::domain::print_job::JobStatus;
+        use printstall_core::sync::cells::{JobCell, JobStep};
+        use printstall_core::sync::op::{JobFail, JobFinish};
+        let rows: Vec<(Uuid, String, Option<String>)> = sqlx::query_as(
+            r#"select id, status, failure_reason from print_job
+               where id = any($1) and status <> 'queued'"#,
+        )
+        .bind(jobs)
+        .fetch_all(&mut *conn)
+        .await?;
+        for (id, status, reason) in rows {
+            let job_id = printstall_core::domain::PrintJobId(id);
+            let steps: Vec<JobStep> = match status.as_str() {
+                "printing" => vec![JobStep::Transition {
+                    to: JobStatus::Printing,
+                }],
+                "paused" => vec![
+                    JobStep::Transition {
+                        to: JobStatus::Printing,
+                    },
+                    JobStep::Transition {
+                        to: JobStatus::Paused,
+                    },
+                ],
+                "cancelled" => vec![JobStep::Transition {
+                    to: JobStatus::Cancelled,
+                }],
+                // Their stock and filament are already in the seeded levels.
+                "done" => vec![JobStep::Finish(JobFinish {
+                    job_id,
+                    produced: Vec::new(),
+                    spools: Vec::new(),
+                })],
+                "failed" => vec![JobStep::Fail(JobFail {
+                    job_id,
+                    reason: reason.unwrap_or_else(|| "failed".into()),
+                    spools: Vec::new(),
+                })],
+                _ => Vec::new(),
+            };
+            let mut cell = JobCell::default();
+            for (i, step) in steps.into_iter().enumerate() {
+                let mut stamp = seed_stamp();
+                stamp.hlc.counter = u32::try_from(i).unwrap_or(u32::MAX);
+                cell.steps.insert(stamp, step);
+            }
+            let doc = CellDoc {
+                job: Some(cell),
+                ..CellDoc::default()
+            };
+            self.state.put_cell(
+                EntityRef {
+                    kind: EntityKind::PrintJob,
+                    id,
+                },
+                doc,
+            );
         }
         Ok(())
     }
