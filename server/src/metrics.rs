@@ -89,9 +89,9 @@ pub fn sync_op(applied: bool, rest: bool) {
 
 /// Middleware (on every route): counts and times the request by its route template.
 pub async fn track(request: Request, next: Next) -> Response {
-    let Some(_) = handle() else {
+    if handle().is_none() {
         return next.run(request).await;
-    };
+    }
     let route = match request.extensions().get::<MatchedPath>() {
         Some(p) => p.as_str().to_owned(),
         None if request.uri().path().starts_with("/api/") => "unmatched".to_owned(),
@@ -129,12 +129,12 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 }
 
 /// `GET /metrics`.
-pub async fn render(
-    State(state): State<AppState>,
-    peer: Option<ConnectInfo<SocketAddr>>,
-    headers: HeaderMap,
-) -> Response {
-    if !allowed(&state, &headers, peer.map(|c| c.0)) {
+pub async fn render(State(state): State<AppState>, request: Request) -> Response {
+    let peer = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0);
+    if !allowed(&state, request.headers(), peer) {
         let mut r = (
             StatusCode::UNAUTHORIZED,
             "send the metrics token (PRINTSTALL_METRICS_TOKEN) as Authorization: Bearer\n",

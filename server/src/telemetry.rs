@@ -5,6 +5,7 @@
 
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::filter::LevelFilter;
 use tracing_subscriber::{EnvFilter, Layer};
 
 use crate::secret::Secret;
@@ -21,9 +22,12 @@ pub fn init_logging(json: bool) {
     } else {
         fmt.boxed()
     };
+    // Errors become Sentry events, the info and warnings before them breadcrumbs (both are
+    // inert while no Sentry client is bound).
     let _ = tracing_subscriber::registry()
         .with(fmt.with_filter(filter))
-        .with(sentry::integrations::tracing::layer())
+        .with(sentry::integrations::tracing::ErrorLayer::new().with_filter(LevelFilter::ERROR))
+        .with(sentry::integrations::tracing::BreadcrumbLayer::new().with_filter(LevelFilter::INFO))
         .try_init();
 }
 
@@ -40,13 +44,12 @@ pub fn init_sentry(dsn: Option<&Secret>) -> Option<sentry::ClientInitGuard> {
             return None;
         }
     };
-    let guard = sentry::init(sentry::ClientOptions {
-        dsn: Some(dsn),
-        release: sentry::release_name!(),
-        send_default_pii: false,
-        before_send: Some(std::sync::Arc::new(|event| Some(scrub(event)))),
-        ..Default::default()
-    });
+    // `send_default_pii` stays false (the default): no addresses, cookies or headers.
+    let mut options = sentry::ClientOptions::new()
+        .maybe_release(sentry::release_name!())
+        .before_send(|event| Some(scrub(event)));
+    options.dsn = Some(dsn);
+    let guard = sentry::init(options);
     tracing::info!("errors are reported to Sentry");
     Some(guard)
 }

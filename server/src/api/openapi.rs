@@ -562,6 +562,9 @@ pub fn build() -> OpenApi {
                 },
             )
             .response("default", error.clone());
+        if *m == "DELETE" || *path == "/auth/sign-out" {
+            op = op.response("204", ResponseBuilder::new().description("done; no body").build());
+        }
         for name in ["id", "file_id"] {
             if !path.contains(&format!("{{{name}}}")) {
                 continue;

@@ -533,7 +533,8 @@ pub struct ChangePasswordIn {
 }
 
 /// `POST /auth/password`: checks the current password, stores the new one, signs out every
-/// other session (all refresh tokens of the user are revoked) and starts a new one.
+/// other session (all refresh tokens of the user are revoked) and gives this session a new
+/// refresh cookie (same session id, so its access token keeps working).
 async fn change_password(
     State(state): State<ApiState>,
     auth: AuthUser,
@@ -587,7 +588,7 @@ async fn change_password(
         out,
         auth.shop_id,
         auth.role,
-        Uuid::now_v7(),
+        auth.session_id.unwrap_or_else(Uuid::now_v7),
         device.as_deref(),
     )
     .await?;

@@ -15,10 +15,12 @@ use crate::api::ApiState;
 use crate::api::common::{ApiJson, ApiPath, ApiResult, db};
 use crate::error::ApiError;
 
-/// Whether the session `sid` was ended (signed out, revoked, or its refresh token reused).
+/// Whether the session `sid` was ended (signed out, ended from another device, its refresh
+/// token reused, or the password changed on another device): none of its refresh tokens
+/// is still unrevoked.
 pub async fn is_revoked(owner: &PgPool, sid: Uuid) -> Result<bool, ApiError> {
     sqlx::query_scalar(
-        r#"select exists (select from refresh_token where family_id = $1 and revoked_at is not null)"#,
+        r#"select not exists (select from refresh_token where family_id = $1 and revoked_at is null)"#,
     )
     .bind(sid)
     .fetch_one(owner)
@@ -71,7 +73,7 @@ pub async fn list(
            from refresh_token
            where user_id = $1
            group by family_id
-           having bool_and(revoked_at is null) and max(expires_at) > now()
+           having bool_or(revoked_at is null and expires_at > now())
            order by max(created_at) desc
            limit 200"#,
     )
