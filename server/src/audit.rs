@@ -131,8 +131,8 @@ impl AuditQuery {
     fn limit(&self) -> ApiResult<i64> {
         match self.limit {
             None => Ok(50),
-            Some(n) if (1..=500).contains(&n) => Ok(n),
-            Some(_) => Err(invalid_field("limit", "must be between 1 and 500")),
+            Some(n) if (1..=200).contains(&n) => Ok(n),
+            Some(_) => Err(invalid_field("limit", "must be between 1 and 200")),
         }
     }
 

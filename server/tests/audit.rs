@@ -40,7 +40,7 @@ async fn changes_through_the_api_and_sync_are_recorded(pool: PgPool) {
     let session = sessions_of(&owner).await[0]["id"].as_str().unwrap().to_owned();
 
     // Sign-up itself: the shop and the owner's membership.
-    let all = entries(&owner, "limit=500").await;
+    let all = entries(&owner, "limit=200").await;
     assert_eq!(only(&all, "shop", "insert").len(), 1, "{all:?}");
     let member = only(&all, "membership", "insert");
     assert_eq!(member[0]["after"]["role"], "owner");
@@ -114,7 +114,7 @@ async fn changes_through_the_api_and_sync_are_recorded(pool: PgPool) {
         (200, vec!["applied".to_owned(), "applied".to_owned()]),
         "{r}"
     );
-    let from_phone = entries(&owner, &format!("device_id={}&limit=500", phone.id)).await;
+    let from_phone = entries(&owner, &format!("device_id={}&limit=200", phone.id)).await;
     assert!(!from_phone.is_empty());
     for e in &from_phone {
         assert_eq!(e["user_id"], seller.user_id.as_str(), "{e}");
@@ -137,7 +137,7 @@ async fn changes_through_the_api_and_sync_are_recorded(pool: PgPool) {
     assert_eq!(levels, vec![(3, 2), (5, 3)], "newest first");
 
     // Filters: by user, by time, and pages that add up to the whole log.
-    let by_seller = entries(&owner, &format!("user_id={}&limit=500", seller.user_id)).await;
+    let by_seller = entries(&owner, &format!("user_id={}&limit=200", seller.user_id)).await;
     assert!(by_seller.len() >= from_phone.len());
     assert!(
         by_seller
@@ -148,7 +148,7 @@ async fn changes_through_the_api_and_sync_are_recorded(pool: PgPool) {
     assert!(future.is_empty());
     let past = entries(&owner, "to=2000-01-01T00:00:00Z").await;
     assert!(past.is_empty());
-    let everything = entries(&owner, "limit=500").await;
+    let everything = entries(&owner, "limit=200").await;
     let mut paged = Vec::new();
     let mut cursor = String::new();
     loop {
@@ -229,7 +229,7 @@ async fn members_and_invites_are_recorded_without_secrets(pool: PgPool) {
     let server = start_api(pool.clone()).await;
     let owner = Api::register(&server.url, "owner@example.com").await;
     let seller = seller_of(&owner, "seller@example.com").await;
-    let log = entries(&owner, "limit=500").await;
+    let log = entries(&owner, "limit=200").await;
     let invite = only(&log, "invite", "insert");
     assert_eq!(invite.len(), 1);
     assert_eq!(invite[0]["after"]["code_hash"], "[redacted]");
@@ -270,7 +270,7 @@ async fn a_seller_cannot_read_the_log_and_another_shop_sees_none_of_it(pool: PgP
     assert!(!only(&by_seller, "stock_entry", "insert").is_empty());
 
     let other = Api::register(&server.url, "other@example.com").await;
-    let theirs = entries(&other, "limit=500").await;
+    let theirs = entries(&other, "limit=200").await;
     assert!(!theirs.is_empty());
     let text = json!(theirs).to_string();
     assert!(!text.contains(&owner.shop_id) && !text.contains(&rex), "{text}");
