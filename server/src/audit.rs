@@ -360,7 +360,8 @@ async fn export(
         }
     });
     let body = futures_util::stream::once(async move { Ok::<_, std::io::Error>(head) }).chain(pages);
-    let mut response = Body::from_stream(body).into_response();
+    // Fused: the compression layer may poll again after the end.
+    let mut response = Body::from_stream(body.fuse()).into_response();
     let headers = response.headers_mut();
     headers.insert(
         header::CONTENT_TYPE,

@@ -221,6 +221,18 @@ async fn changes_through_the_api_and_sync_are_recorded(pool: PgPool) {
             assert_eq!(after, e["after"]);
         }
     }
+    // Compressed (as browsers and most clients ask), the stream still ends cleanly.
+    let r = owner
+        .http
+        .get(format!("{}/api/v1/audit/export", server.url))
+        .header("accept-encoding", "gzip")
+        .bearer_auth(&owner.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["content-encoding"], "gzip");
+    assert!(!r.bytes().await.unwrap().is_empty());
     server.stop().await;
 }
 
