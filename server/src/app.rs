@@ -253,7 +253,9 @@ pub fn router(state: AppState) -> Router {
             crate::headers::add,
         ))
         .layer(CompressionLayer::new().gzip(true).br(true))
-        .layer(sentry::integrations::tower::NewSentryLayer::<Request<axum::body::Body>>::new_from_top())
+        .layer(sentry::integrations::tower::NewSentryLayer::<
+            Request<axum::body::Body>,
+        >::new_from_top())
         .layer(trace)
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))

@@ -294,10 +294,9 @@ fn csv_rows(entries: &[AuditEntry], header: bool) -> Result<Vec<u8>, ApiError> {
     let opt = |v: Option<Uuid>| v.map(|u| u.to_string()).unwrap_or_default();
     let json = |v: &Option<Value>| v.as_ref().map(Value::to_string).unwrap_or_default();
     for e in entries {
-        let at = e
-            .at
-            .format(&time::format_description::well_known::Rfc3339)
-            .map_err(ApiError::internal)?;
+        let at =
+            e.at.format(&time::format_description::well_known::Rfc3339)
+                .map_err(ApiError::internal)?;
         w.write_record([
             e.id.to_string(),
             at,
@@ -359,7 +358,8 @@ async fn export(
             }
         }
     });
-    let body = futures_util::stream::once(async move { Ok::<_, std::io::Error>(head) }).chain(pages);
+    let body =
+        futures_util::stream::once(async move { Ok::<_, std::io::Error>(head) }).chain(pages);
     // Fused: the compression layer may poll again after the end.
     let mut response = Body::from_stream(body.fuse()).into_response();
     let headers = response.headers_mut();

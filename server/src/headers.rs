@@ -85,8 +85,9 @@ pub fn content_security_policy(settings: &Settings) -> String {
 
 impl SecurityHeaders {
     pub fn new(settings: &Settings) -> Arc<Self> {
-        let csp = HeaderValue::from_str(&content_security_policy(settings))
-            .unwrap_or_else(|_| HeaderValue::from_static("default-src 'self'; frame-ancestors 'none'"));
+        let csp = HeaderValue::from_str(&content_security_policy(settings)).unwrap_or_else(|_| {
+            HeaderValue::from_static("default-src 'self'; frame-ancestors 'none'")
+        });
         Arc::new(Self {
             csp,
             hsts: settings.hsts,
@@ -112,7 +113,10 @@ pub async fn add(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
     );
-    set(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    set(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
     set(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     set(
         HeaderName::from_static("cross-origin-opener-policy"),
@@ -145,8 +149,14 @@ mod tests {
     #[test]
     fn the_policy_allows_wasm_but_no_inline_or_eval() {
         let csp = content_security_policy(&settings(&[]));
-        assert!(csp.contains("script-src 'self' 'wasm-unsafe-eval'"), "{csp}");
-        assert!(!csp.contains("'unsafe-eval'") && !csp.contains("'unsafe-inline'"), "{csp}");
+        assert!(
+            csp.contains("script-src 'self' 'wasm-unsafe-eval'"),
+            "{csp}"
+        );
+        assert!(
+            !csp.contains("'unsafe-eval'") && !csp.contains("'unsafe-inline'"),
+            "{csp}"
+        );
         assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
     }
 
@@ -162,6 +172,9 @@ mod tests {
             csp.contains("connect-src 'self' https://s3.eu-west-1.amazonaws.com https://stall-files.s3.eu-west-1.amazonaws.com"),
             "{csp}"
         );
-        assert!(csp.contains("img-src 'self' data: blob: https://s3"), "{csp}");
+        assert!(
+            csp.contains("img-src 'self' data: blob: https://s3"),
+            "{csp}"
+        );
     }
 }

@@ -63,7 +63,10 @@ pub fn handle() -> Option<&'static PrometheusHandle> {
 }
 
 fn describe() {
-    metrics::describe_counter!(REQUESTS, "HTTP requests answered, by route template and status");
+    metrics::describe_counter!(
+        REQUESTS,
+        "HTTP requests answered, by route template and status"
+    );
     metrics::describe_histogram!(
         DURATION,
         metrics::Unit::Seconds,
@@ -114,7 +117,9 @@ fn allowed(state: &AppState, headers: &HeaderMap, peer: Option<SocketAddr>) -> b
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer "))
-            .is_some_and(|given| constant_time_eq(given.trim().as_bytes(), token.expose().as_bytes())),
+            .is_some_and(|given| {
+                constant_time_eq(given.trim().as_bytes(), token.expose().as_bytes())
+            }),
         None => {
             peer.is_some_and(|p| p.ip().is_loopback()) && !headers.contains_key("x-forwarded-for")
         }
@@ -125,7 +130,10 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     use sha2::{Digest, Sha256};
     // Equal-length digests, compared without an early exit.
     let (x, y) = (Sha256::digest(a), Sha256::digest(b));
-    x.iter().zip(y.iter()).fold(0u8, |acc, (p, q)| acc | (p ^ q)) == 0
+    x.iter()
+        .zip(y.iter())
+        .fold(0u8, |acc, (p, q)| acc | (p ^ q))
+        == 0
 }
 
 /// `GET /metrics`.
@@ -145,7 +153,11 @@ pub async fn render(State(state): State<AppState>, request: Request) -> Response
         return r;
     }
     let Some(handle) = handle() else {
-        return (StatusCode::SERVICE_UNAVAILABLE, "metrics are not recorded\n").into_response();
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "metrics are not recorded\n",
+        )
+            .into_response();
     };
     for (name, pool) in [("owner", &state.db), ("app", &state.api.app)] {
         let size = f64::from(pool.size());

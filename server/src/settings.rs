@@ -179,7 +179,9 @@ impl Settings {
         let storage = storage_settings(&get, &data_dir)?;
         let public_url = get("PRINTSTALL_PUBLIC_URL").map(|u| u.trim_end_matches('/').to_owned());
         let hsts = match get("PRINTSTALL_HSTS").as_deref() {
-            None => public_url.as_deref().is_some_and(|u| u.starts_with("https://")),
+            None => public_url
+                .as_deref()
+                .is_some_and(|u| u.starts_with("https://")),
             Some("1" | "true" | "yes" | "on") => true,
             Some("0" | "false" | "no" | "off") => false,
             Some(other) => {

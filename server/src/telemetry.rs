@@ -3,9 +3,9 @@
 //! `SENTRY_DSN` is set, errors and panics reported to Sentry with the member's user id and
 //! nothing else about them: no emails, addresses, cookies, tokens or request bodies.
 
+use tracing_subscriber::filter::LevelFilter;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
-use tracing_subscriber::filter::LevelFilter;
 use tracing_subscriber::{EnvFilter, Layer};
 
 use crate::secret::Secret;
@@ -18,7 +18,10 @@ pub fn init_logging(json: bool) {
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr);
     let fmt = if json {
-        fmt.json().with_current_span(true).with_span_list(false).boxed()
+        fmt.json()
+            .with_current_span(true)
+            .with_span_list(false)
+            .boxed()
     } else {
         fmt.boxed()
     };
@@ -112,7 +115,10 @@ mod tests {
         event.server_name = Some("host".into());
         let clean = scrub(event);
         let text = format!("{clean:?}");
-        assert!(!text.contains("secret") && !text.contains("a@example.com"), "{text}");
+        assert!(
+            !text.contains("secret") && !text.contains("a@example.com"),
+            "{text}"
+        );
         assert_eq!(clean.user.and_then(|u| u.id).as_deref(), Some("u1"));
     }
 }

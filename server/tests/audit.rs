@@ -37,7 +37,10 @@ async fn sessions_of(api: &Api) -> Vec<Value> {
 async fn changes_through_the_api_and_sync_are_recorded(pool: PgPool) {
     let server = start_api(pool.clone()).await;
     let owner = Api::register(&server.url, "owner@example.com").await;
-    let session = sessions_of(&owner).await[0]["id"].as_str().unwrap().to_owned();
+    let session = sessions_of(&owner).await[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
 
     // Sign-up itself: the shop and the owner's membership.
     let all = entries(&owner, "limit=200").await;
@@ -83,7 +86,11 @@ async fn changes_through_the_api_and_sync_are_recorded(pool: PgPool) {
         )
         .await;
     assert_eq!(status, 200);
-    let moved = entries(&owner, &format!("entity=product&entity_id={rex}&action=update")).await;
+    let moved = entries(
+        &owner,
+        &format!("entity=product&entity_id={rex}&action=update"),
+    )
+    .await;
     let level = moved
         .iter()
         .find(|e| e["after"]["on_hand"] == 5)
@@ -107,7 +114,10 @@ async fn changes_through_the_api_and_sync_are_recorded(pool: PgPool) {
     let seller = seller_of(&owner, "seller@example.com").await;
     let mut phone = Device::new(&seller);
     let sale_id = Uuid::now_v7();
-    let ops = [phone.op(sale(sale_id, &[(&rex, 2)])), phone.op(adjust(&rex, -1))];
+    let ops = [
+        phone.op(sale(sale_id, &[(&rex, 2)])),
+        phone.op(adjust(&rex, -1)),
+    ];
     let (status, r) = phone.push(&ops).await;
     assert_eq!(
         (status, statuses(&r)),
@@ -152,9 +162,7 @@ async fn changes_through_the_api_and_sync_are_recorded(pool: PgPool) {
     let mut paged = Vec::new();
     let mut cursor = String::new();
     loop {
-        let (status, page) = owner
-            .get(&format!("/audit?limit=7&cursor={cursor}"))
-            .await;
+        let (status, page) = owner.get(&format!("/audit?limit=7&cursor={cursor}")).await;
         assert_eq!(status, 200, "{page}");
         paged.extend(page["items"].as_array().unwrap().iter().cloned());
         match page["next_cursor"].as_str() {
@@ -163,7 +171,10 @@ async fn changes_through_the_api_and_sync_are_recorded(pool: PgPool) {
         }
     }
     assert_eq!(paged, everything);
-    let ids: Vec<i64> = everything.iter().map(|e| e["id"].as_i64().unwrap()).collect();
+    let ids: Vec<i64> = everything
+        .iter()
+        .map(|e| e["id"].as_i64().unwrap())
+        .collect();
     assert!(ids.windows(2).all(|w| w[0] > w[1]), "newest first");
 
     // Bad filters change nothing and say why.
@@ -174,7 +185,11 @@ async fn changes_through_the_api_and_sync_are_recorded(pool: PgPool) {
         ("action=truncate", "action"),
     ] {
         let (status, e) = owner.get(&format!("/audit?{query}")).await;
-        assert_eq!((status, e["error"]["field"].as_str()), (422, Some(field)), "{query}: {e}");
+        assert_eq!(
+            (status, e["error"]["field"].as_str()),
+            (422, Some(field)),
+            "{query}: {e}"
+        );
     }
     let (status, _) = owner.get("/audit?entity_id=not-a-uuid").await;
     assert_eq!(status, 400);
@@ -285,10 +300,17 @@ async fn a_seller_cannot_read_the_log_and_another_shop_sees_none_of_it(pool: PgP
     let theirs = entries(&other, "limit=200").await;
     assert!(!theirs.is_empty());
     let text = json!(theirs).to_string();
-    assert!(!text.contains(&owner.shop_id) && !text.contains(&rex), "{text}");
+    assert!(
+        !text.contains(&owner.shop_id) && !text.contains(&rex),
+        "{text}"
+    );
     let (status, _) = other.get(&format!("/audit?entity_id={rex}")).await;
     assert_eq!(status, 200);
-    assert!(entries(&other, &format!("entity_id={rex}")).await.is_empty());
+    assert!(
+        entries(&other, &format!("entity_id={rex}"))
+            .await
+            .is_empty()
+    );
     server.stop().await;
 }
 
@@ -354,11 +376,12 @@ async fn the_app_role_can_only_append_and_read_its_shop(pool: PgPool) {
         .execute(&mut *tx)
         .await
         .unwrap();
-    let err = sqlx::query("insert into audit_log (shop_id, entity, action) values ($1, 'note', 'op')")
-        .bind(shop_b)
-        .execute(&mut *tx)
-        .await
-        .unwrap_err();
+    let err =
+        sqlx::query("insert into audit_log (shop_id, entity, action) values ($1, 'note', 'op')")
+            .bind(shop_b)
+            .execute(&mut *tx)
+            .await
+            .unwrap_err();
     assert_eq!(sqlstate(&err), "42501", "{err}");
     tx.rollback().await.unwrap();
 

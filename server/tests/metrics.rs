@@ -40,10 +40,17 @@ async fn requests_sync_ops_and_pools_are_measured(pool: PgPool) {
     let rex = product(&api, "REX").await;
     let (status, _) = api.get(&format!("/products/{rex}")).await;
     assert_eq!(status, 200);
-    let (status, _) = api.get(&format!("/products/{}", uuid::Uuid::now_v7())).await;
+    let (status, _) = api
+        .get(&format!("/products/{}", uuid::Uuid::now_v7()))
+        .await;
     assert_eq!(status, 404);
     let mut phone = Device::new(&api);
-    let ops = [phone.op(adjust(&rex, 2)), phone.op(json!({"kind": "entity.delete.v1", "entity": "product", "id": uuid::Uuid::now_v7()}))];
+    let ops = [
+        phone.op(adjust(&rex, 2)),
+        phone.op(
+            json!({"kind": "entity.delete.v1", "entity": "product", "id": uuid::Uuid::now_v7()}),
+        ),
+    ];
     let (status, _) = phone.push(&ops).await;
     assert_eq!(status, 200);
 
@@ -54,7 +61,11 @@ async fn requests_sync_ops_and_pools_are_measured(pool: PgPool) {
         sample(
             &text,
             "printstall_http_requests_total",
-            &["route=\"/api/v1/products/{id}\"", "status=\"200\"", "method=\"GET\""]
+            &[
+                "route=\"/api/v1/products/{id}\"",
+                "status=\"200\"",
+                "method=\"GET\""
+            ]
         )
         .is_some_and(|n| n >= 1.0),
         "{text}"
@@ -96,8 +107,12 @@ async fn requests_sync_ops_and_pools_are_measured(pool: PgPool) {
         "{text}"
     );
     assert!(
-        sample(&text, "printstall_db_pool_connections", &["pool=\"owner\"", "state=\"idle\""])
-            .is_some(),
+        sample(
+            &text,
+            "printstall_db_pool_connections",
+            &["pool=\"owner\"", "state=\"idle\""]
+        )
+        .is_some(),
         "{text}"
     );
 

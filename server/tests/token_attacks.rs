@@ -108,7 +108,11 @@ fn forgeries(api: &Api, ended_session_token: &str) -> Vec<(&'static str, Option<
         ),
         (
             "no expiry",
-            Some(sign(&claims(None, "access"), Algorithm::HS256, TEST_JWT_SECRET)),
+            Some(sign(
+                &claims(None, "access"),
+                Algorithm::HS256,
+                TEST_JWT_SECRET,
+            )),
         ),
         (
             "refresh type",

@@ -548,8 +548,7 @@ pub fn build() -> OpenApi {
                             "text/csv",
                             ContentBuilder::new()
                                 .schema(Some(
-                                    ObjectBuilder::new()
-                                        .schema_type(utoipa::openapi::Type::String),
+                                    ObjectBuilder::new().schema_type(utoipa::openapi::Type::String),
                                 ))
                                 .build(),
                         )
@@ -563,7 +562,10 @@ pub fn build() -> OpenApi {
             )
             .response("default", error.clone());
         if *m == "DELETE" || *path == "/auth/sign-out" {
-            op = op.response("204", ResponseBuilder::new().description("done; no body").build());
+            op = op.response(
+                "204",
+                ResponseBuilder::new().description("done; no body").build(),
+            );
         }
         for name in ["id", "file_id"] {
             if !path.contains(&format!("{{{name}}}")) {

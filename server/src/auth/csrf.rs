@@ -31,11 +31,10 @@ pub fn same_origin(headers: &HeaderMap) -> Result<(), ApiError> {
         .map(|(_, rest)| rest.trim_end_matches('/'))
         .ok_or_else(refused)?;
     let asked = [text("x-forwarded-host"), text(header::HOST.as_str())];
-    if asked
-        .into_iter()
-        .flatten()
-        .any(|h| h.split(',').any(|h| h.trim().eq_ignore_ascii_case(origin_host)))
-    {
+    if asked.into_iter().flatten().any(|h| {
+        h.split(',')
+            .any(|h| h.trim().eq_ignore_ascii_case(origin_host))
+    }) {
         Ok(())
     } else {
         Err(refused())
