@@ -65,8 +65,6 @@ impl FromRequestParts<ApiState> for AuthUser {
             .or_else(|| header.strip_prefix("bearer "))
             .ok_or(ApiError::Unauthorized)?;
         let claims = verify_token(state, token.trim()).await?;
-        tracing::Span::current().record("user_id", tracing::field::display(claims.sub));
-        crate::telemetry::set_user(claims.sub);
         Ok(Self {
             user_id: claims.sub,
             shop_id: claims.shop,
@@ -80,6 +78,9 @@ impl FromRequestParts<ApiState> for AuthUser {
 /// that its session was not ended since it was issued.
 pub async fn verify_token(state: &ApiState, token: &str) -> Result<tokens::Claims, ApiError> {
     let claims = state.keys.check(token).ok_or(ApiError::Unauthorized)?;
+    // Signed by us: name the member in this request's logs and error reports.
+    tracing::Span::current().record("user_id", tracing::field::display(claims.sub));
+    crate::telemetry::set_user(claims.sub);
     if let Some(sid) = claims.sid
         && sessions::is_revoked(&state.owner, sid).await?
     {
