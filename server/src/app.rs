@@ -227,6 +227,7 @@ pub fn router(state: AppState) -> Router {
                 request_id = %id,
                 method = %request.method(),
                 path = %request.uri().path(),
+                user_id = tracing::field::Empty,
             )
         })
         .on_response(
@@ -238,13 +239,23 @@ pub fn router(state: AppState) -> Router {
                 );
             },
         );
+    let security = crate::headers::SecurityHeaders::new(&state.settings);
     Router::new()
         .route("/healthz", get(routes::health::healthz))
+        .route("/metrics", get(crate::metrics::render))
         .merge(crate::api::router(state.api.clone()))
         .merge(crate::sync::router(state.api.clone()))
         .merge(routes::files::router())
         .merge(routes::web_app::router(state.settings.pwa_dir.clone()))
+        .layer(axum::middleware::from_fn(crate::metrics::track))
+        .layer(axum::middleware::from_fn_with_state(
+            security,
+            crate::headers::add,
+        ))
         .layer(CompressionLayer::new().gzip(true).br(true))
+        .layer(sentry::integrations::tower::NewSentryLayer::<
+            Request<axum::body::Body>,
+        >::new_from_top())
         .layer(trace)
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))

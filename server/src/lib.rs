@@ -4,13 +4,17 @@
 
 pub mod api;
 pub mod app;
+pub mod audit;
 pub mod auth;
 pub mod db;
 pub mod embedded_pg;
 pub mod error;
+pub mod headers;
+pub mod metrics;
 pub mod routes;
 pub mod secret;
 pub mod settings;
 pub mod storage;
 pub mod sync;
+pub mod telemetry;
 pub mod tenancy;

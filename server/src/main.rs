@@ -66,6 +66,10 @@ fn main() -> ExitCode {
         return inspect_cli::run(files, *json);
     }
     init_logging();
+    // Before the runtime starts, so panics on every thread are reported.
+    let _sentry = Settings::from_env()
+        .ok()
+        .and_then(|s| printstall_server::telemetry::init_sentry(s.sentry_dsn.as_ref()));
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -86,19 +90,8 @@ fn main() -> ExitCode {
 }
 
 fn init_logging() {
-    use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,aws=warn,hyper=warn"));
     let json = std::env::var("PRINTSTALL_LOG_FORMAT").is_ok_and(|f| f == "json");
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_writer(std::io::stderr);
-    if json {
-        builder.json().init();
-    } else {
-        builder.init();
-    }
+    printstall_server::telemetry::init_logging(json);
 }
 
 async fn run(command: Command) -> Result<(), String> {

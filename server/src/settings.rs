@@ -26,6 +26,9 @@ pub const KEYS: &[&str] = &[
     "S3_SECRET_ACCESS_KEY",
     "S3_PATH_STYLE",
     "PRINTSTALL_SHOP_QUOTA_BYTES",
+    "PRINTSTALL_HSTS",
+    "PRINTSTALL_METRICS_TOKEN",
+    "SENTRY_DSN",
 ];
 
 /// Default storage quota of one shop: 5 GiB.
@@ -91,6 +94,13 @@ pub struct Settings {
     pub jwt_secret: Option<Secret>,
     /// Bytes of sliced files (all versions, plus uploads in progress) one shop may store.
     pub shop_quota_bytes: u64,
+    /// Send `Strict-Transport-Security` (the server is reached over TLS, e.g. behind a
+    /// proxy). Default: on when `public_url` is https.
+    pub hsts: bool,
+    /// Bearer token for `GET /metrics`; `None`: only loopback scrapers, not through a proxy.
+    pub metrics_token: Option<Secret>,
+    /// Where errors are reported (Sentry); `None`: not reported.
+    pub sentry_dsn: Option<Secret>,
 }
 
 impl fmt::Debug for Settings {
@@ -119,6 +129,9 @@ impl fmt::Debug for Settings {
             )
             .field("jwt_secret", &self.jwt_secret)
             .field("shop_quota_bytes", &self.shop_quota_bytes)
+            .field("hsts", &self.hsts)
+            .field("metrics_token", &self.metrics_token)
+            .field("sentry_dsn", &self.sentry_dsn)
             .finish()
     }
 }
@@ -164,12 +177,30 @@ impl Settings {
         };
         let data_dir = PathBuf::from(get("PRINTSTALL_DATA_DIR").unwrap_or_else(|| ".data".into()));
         let storage = storage_settings(&get, &data_dir)?;
+        let public_url = get("PRINTSTALL_PUBLIC_URL").map(|u| u.trim_end_matches('/').to_owned());
+        let hsts = match get("PRINTSTALL_HSTS").as_deref() {
+            None => public_url
+                .as_deref()
+                .is_some_and(|u| u.starts_with("https://")),
+            Some("1" | "true" | "yes" | "on") => true,
+            Some("0" | "false" | "no" | "off") => false,
+            Some(other) => {
+                return Err(SettingsError::Invalid {
+                    key: "PRINTSTALL_HSTS",
+                    value: other.to_owned(),
+                    expected: "true or false",
+                });
+            }
+        };
         Ok(Self {
+            hsts,
+            metrics_token: get("PRINTSTALL_METRICS_TOKEN").map(Secret::new),
+            sentry_dsn: get("SENTRY_DSN").map(Secret::new),
             host: get("HOST").unwrap_or_else(|| "127.0.0.1".into()),
             port,
             database_url: get("DATABASE_URL").map(Secret::new),
             pwa_dir: PathBuf::from(get("PRINTSTALL_PWA_DIR").unwrap_or_else(|| "dist".into())),
-            public_url: get("PRINTSTALL_PUBLIC_URL").map(|u| u.trim_end_matches('/').to_owned()),
+            public_url,
             url_signing_key: get("PRINTSTALL_URL_SIGNING_KEY").map(Secret::new),
             app_database_url: get("APP_DATABASE_URL").map(Secret::new),
             jwt_secret: get("PRINTSTALL_JWT_SECRET").map(Secret::new),

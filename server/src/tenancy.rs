@@ -55,3 +55,25 @@ pub async fn begin(
     set_tenant(&mut tx, Some(shop_id), Some(user_id)).await?;
     Ok(tx)
 }
+
+/// [`begin`] for a signed-in request: also records its session (`app.session_id`) for the
+/// audit log's triggers, in the same round trip.
+pub async fn begin_session(
+    pool: &PgPool,
+    shop_id: Uuid,
+    user_id: Uuid,
+    session_id: Option<Uuid>,
+) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    sqlx::query(
+        r#"select set_config('app.shop_id', $1::text, true),
+                  set_config('app.user_id', $2::text, true),
+                  set_config('app.session_id', coalesce($3::text, ''), true)"#,
+    )
+    .bind(shop_id)
+    .bind(user_id)
+    .bind(session_id)
+    .execute(&mut *tx)
+    .await?;
+    Ok(tx)
+}

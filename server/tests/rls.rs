@@ -25,6 +25,7 @@ const SHOP_TABLES: &[&str] = &[
     "sale_line",
     "stock_entry",
     "invite",
+    "audit_log",
 ];
 
 struct Seeded {

@@ -1,5 +1,6 @@
 //! Reusable pieces of the UI, one per file.
 
+pub mod account_security;
 pub mod bottom_nav;
 pub mod online_badge;
 pub mod placeholder;

@@ -341,7 +341,7 @@ fn filled_form(filled: &Filled) -> Html {
 fn filament_field(f: &FilamentRow) -> Html {
     let id = format!("filament-{}-g", f.index);
     let swatch = f.color.as_ref().map(|c| {
-        html! { <span class="swatch" style={format!("background-color: {c}")} title={c.clone()} aria-hidden="true"></span> }
+        html! { <Swatch color={c.clone()} /> }
     });
     let color_text = f
         .color
@@ -370,4 +370,32 @@ mod tests {
         assert_eq!(name_from_file("Cube_PLA.BGCODE"), "Cube_PLA");
         assert_eq!(name_from_file(".gcode"), ".gcode");
     }
+}
+
+#[derive(Properties, PartialEq)]
+struct SwatchProps {
+    color: String,
+}
+
+/// A filament's colour dot. The colour is set through the CSS object model, not a `style`
+/// attribute: the server's Content-Security-Policy (`style-src 'self'`) blocks inline styles.
+#[function_component(Swatch)]
+fn swatch(props: &SwatchProps) -> Html {
+    let node = use_node_ref();
+    {
+        let node = node.clone();
+        use_effect_with(props.color.clone(), move |color| {
+            use wasm_bindgen::JsCast;
+            let style = node
+                .get()
+                .and_then(|el| js_sys::Reflect::get(el.as_ref(), &"style".into()).ok());
+            if let Some(style) = style
+                && let Ok(set) = js_sys::Reflect::get(&style, &"setProperty".into())
+                && let Ok(set) = set.dyn_into::<js_sys::Function>()
+            {
+                let _ = set.call2(&style, &"background-color".into(), &color.as_str().into());
+            }
+        });
+    }
+    html! { <span ref={node} class="swatch" title={props.color.clone()} aria-hidden="true"></span> }
 }

@@ -150,7 +150,7 @@ fn referenced_thing(constraint: &str) -> &'static str {
 impl ApiState {
     /// A transaction as the app role, acting for the signed-in member's shop.
     pub async fn tx(&self, user: &AuthUser) -> ApiResult<Tx> {
-        tenancy::begin(&self.app, user.shop_id, user.user_id)
+        tenancy::begin_session(&self.app, user.shop_id, user.user_id, user.session_id)
             .await
             .map_err(db)
     }

@@ -81,6 +81,7 @@ fn all_routes() -> Routes {
     let r = printers::routes(r);
     let r = print_jobs::routes(r);
     let r = events::routes(r);
+    let r = crate::audit::routes(r);
     openapi::routes(r)
 }
 

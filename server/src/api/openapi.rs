@@ -69,6 +69,34 @@ pub const OPERATIONS: &[(&str, &str, &str, &str, bool)] = &[
         "Join a shop as a seller with an invite code",
         false,
     ),
+    (
+        "GET",
+        "/auth/sessions",
+        "auth",
+        "The signed-in user's open sessions (device, created, last used)",
+        true,
+    ),
+    (
+        "DELETE",
+        "/auth/sessions/{id}",
+        "auth",
+        "End one of the user's sessions (its tokens stop working at once)",
+        true,
+    ),
+    (
+        "GET",
+        "/audit",
+        "audit",
+        "The shop's audit log, newest first (owner; entity, entity_id, user_id, device_id, session_id, op_id, action, from, to, cursor, limit)",
+        true,
+    ),
+    (
+        "GET",
+        "/audit/export",
+        "audit",
+        "The audit log as CSV, with the same filters (owner)",
+        true,
+    ),
     ("GET", "/shop", "shop", "The signed-in member's shop", true),
     (
         "GET",
@@ -513,12 +541,32 @@ pub fn build() -> OpenApi {
             )))
             .response(
                 "200",
-                ResponseBuilder::new()
-                    .description("success (201 for creations, 204 without body)")
-                    .content("application/json", json_object())
-                    .build(),
+                if path.ends_with("/export") {
+                    ResponseBuilder::new()
+                        .description("a CSV file")
+                        .content(
+                            "text/csv",
+                            ContentBuilder::new()
+                                .schema(Some(
+                                    ObjectBuilder::new().schema_type(utoipa::openapi::Type::String),
+                                ))
+                                .build(),
+                        )
+                        .build()
+                } else {
+                    ResponseBuilder::new()
+                        .description("success (201 for creations, 204 without body)")
+                        .content("application/json", json_object())
+                        .build()
+                },
             )
             .response("default", error.clone());
+        if *m == "DELETE" || *path == "/auth/sign-out" {
+            op = op.response(
+                "204",
+                ResponseBuilder::new().description("done; no body").build(),
+            );
+        }
         for name in ["id", "file_id"] {
             if !path.contains(&format!("{{{name}}}")) {
                 continue;

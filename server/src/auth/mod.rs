@@ -7,14 +7,16 @@
 //! These flows look rows up before any shop is known, so they run on the owner connection,
 //! still setting `app.shop_id` / `app.user_id` for the forced row-level-security tables.
 
+pub mod csrf;
 pub mod rate_limit;
+pub mod sessions;
 pub mod tokens;
 
 use std::net::SocketAddr;
 
 use axum::extract::{ConnectInfo, FromRequestParts, State};
 use axum::http::request::Parts;
-use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
@@ -44,6 +46,9 @@ pub struct AuthUser {
     pub user_id: Uuid,
     pub shop_id: Uuid,
     pub role: Role,
+    /// The session (refresh-token family) the access token was issued for; `None` for
+    /// tokens issued before sessions were tracked.
+    pub session_id: Option<Uuid>,
 }
 
 impl FromRequestParts<ApiState> for AuthUser {
@@ -59,16 +64,29 @@ impl FromRequestParts<ApiState> for AuthUser {
             .strip_prefix("Bearer ")
             .or_else(|| header.strip_prefix("bearer "))
             .ok_or(ApiError::Unauthorized)?;
-        let claims = state
-            .keys
-            .check(token.trim())
-            .ok_or(ApiError::Unauthorized)?;
+        let claims = verify_token(state, token.trim()).await?;
         Ok(Self {
             user_id: claims.sub,
             shop_id: claims.shop,
             role: claims.role,
+            session_id: claims.sid,
         })
     }
+}
+
+/// Checks an access token: signature, algorithm, expiry and type ([`AuthKeys::check`]), and
+/// that its session was not ended since it was issued.
+pub async fn verify_token(state: &ApiState, token: &str) -> Result<tokens::Claims, ApiError> {
+    let claims = state.keys.check(token).ok_or(ApiError::Unauthorized)?;
+    // Signed by us: name the member in this request's logs and error reports.
+    tracing::Span::current().record("user_id", tracing::field::display(claims.sub));
+    crate::telemetry::set_user(claims.sub);
+    if let Some(sid) = claims.sid
+        && sessions::is_revoked(&state.owner, sid).await?
+    {
+        return Err(ApiError::Unauthorized);
+    }
+    Ok(claims)
 }
 
 pub fn routes(r: Routes) -> Routes {
@@ -79,6 +97,16 @@ pub fn routes(r: Routes) -> Routes {
         .route("/auth/password", &[Method::POST], post(change_password))
         .route("/auth/invites", &[Method::POST], post(invite))
         .route("/auth/join", &[Method::POST], post(join))
+        .route(
+            "/auth/sessions",
+            &[Method::GET],
+            axum::routing::get(sessions::list),
+        )
+        .route(
+            "/auth/sessions/{id}",
+            &[Method::DELETE],
+            axum::routing::delete(sessions::revoke),
+        )
 }
 
 /// An auth failure: the API error, or 429 when attempts are rate-limited.
@@ -167,11 +195,13 @@ async fn start_session(
     shop_id: Uuid,
     role: Role,
     family: Uuid,
+    device: Option<&str>,
 ) -> Result<(Session, String), ApiError> {
     let (token, hash) = tokens::new_refresh_token();
     sqlx::query(
-        r#"insert into refresh_token (id, family_id, user_id, shop_id, token_hash, expires_at)
-           values ($1, $2, $3, $4, $5, now() + make_interval(days => $6))"#,
+        r#"insert into refresh_token (id, family_id, user_id, shop_id, token_hash, expires_at,
+                                      device_label)
+           values ($1, $2, $3, $4, $5, now() + make_interval(days => $6), $7)"#,
     )
     .bind(Uuid::now_v7())
     .bind(family)
@@ -179,12 +209,13 @@ async fn start_session(
     .bind(shop_id)
     .bind(&hash)
     .bind(i32::try_from(tokens::REFRESH_TTL_DAYS).unwrap_or(30))
+    .bind(device)
     .execute(conn)
     .await
     .map_err(db)?;
     let access_token = state
         .keys
-        .issue(user.id, shop_id, role)
+        .issue(user.id, shop_id, role, family)
         .map_err(ApiError::internal)?;
     Ok((
         Session {
@@ -211,8 +242,10 @@ fn parse_role(s: &str) -> Role {
 async fn register(
     State(state): State<ApiState>,
     jar: CookieJar,
+    headers: HeaderMap,
     ApiJson(input): ApiJson<RegisterIn>,
 ) -> Result<Response, AuthFail> {
+    let device = sessions::device_label(&headers);
     input.user.validate().map_err(invalid)?;
     input.shop.validate().map_err(invalid)?;
     let email = member::normalize_email(&input.user.email);
@@ -260,8 +293,16 @@ async fn register(
         email,
         display_name: input.user.display_name.trim().to_owned(),
     };
-    let (session, token) =
-        start_session(&state, &mut tx, user, shop_id, Role::Owner, Uuid::now_v7()).await?;
+    let (session, token) = start_session(
+        &state,
+        &mut tx,
+        user,
+        shop_id,
+        Role::Owner,
+        Uuid::now_v7(),
+        device.as_deref(),
+    )
+    .await?;
     tx.commit().await.map_err(db)?;
     Ok((
         StatusCode::CREATED,
@@ -337,6 +378,7 @@ async fn sign_in(
     request: axum::extract::Request,
 ) -> Result<Response, AuthFail> {
     let address = client_address(request.extensions());
+    let device = sessions::device_label(request.headers());
     let ApiJson(input) = ApiJson::<SignInIn>::from_request(request, &state).await?;
     let account = member::normalize_email(&input.email);
     state
@@ -368,8 +410,16 @@ async fn sign_in(
         email: user.email,
         display_name: user.display_name,
     };
-    let (session, token) =
-        start_session(&state, &mut tx, out, shop_id, role, Uuid::now_v7()).await?;
+    let (session, token) = start_session(
+        &state,
+        &mut tx,
+        out,
+        shop_id,
+        role,
+        Uuid::now_v7(),
+        device.as_deref(),
+    )
+    .await?;
     tx.commit().await.map_err(db)?;
     Ok((jar.add(refresh_cookie(token)), axum::Json(session)).into_response())
 }
@@ -377,14 +427,19 @@ async fn sign_in(
 use axum::extract::FromRequest;
 
 /// `POST /auth/refresh`: rotates the refresh cookie and returns a new access token.
-async fn refresh(State(state): State<ApiState>, jar: CookieJar) -> Result<Response, AuthFail> {
+async fn refresh(
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+    jar: CookieJar,
+) -> Result<Response, AuthFail> {
+    csrf::same_origin(&headers)?;
     let Some(presented) = jar.get(REFRESH_COOKIE).map(|c| c.value().to_owned()) else {
         return Err(ApiError::Unauthorized.into());
     };
     let hash = tokens::sha256_hex(&presented);
     let mut tx = state.owner.begin().await.map_err(db)?;
     let row = sqlx::query(
-        r#"select id, family_id, user_id, shop_id, expires_at < now() as expired,
+        r#"select id, family_id, user_id, shop_id, device_label, expires_at < now() as expired,
                   rotated_at is not null as rotated, revoked_at is not null as revoked
            from refresh_token where token_hash = $1 for update"#,
     )
@@ -415,6 +470,7 @@ async fn refresh(State(state): State<ApiState>, jar: CookieJar) -> Result<Respon
     let id: Uuid = row.get("id");
     let user_id: Uuid = row.get("user_id");
     let shop_id: Uuid = row.get("shop_id");
+    let device: Option<String> = row.get("device_label");
     sqlx::query(r#"update refresh_token set rotated_at = now() where id = $1"#)
         .bind(id)
         .execute(&mut *tx)
@@ -436,13 +492,27 @@ async fn refresh(State(state): State<ApiState>, jar: CookieJar) -> Result<Respon
         email: user.get("email"),
         display_name: user.get("display_name"),
     };
-    let (session, token) = start_session(&state, &mut tx, out, shop_id, role, family).await?;
+    let (session, token) = start_session(
+        &state,
+        &mut tx,
+        out,
+        shop_id,
+        role,
+        family,
+        device.as_deref(),
+    )
+    .await?;
     tx.commit().await.map_err(db)?;
     Ok((jar.add(refresh_cookie(token)), axum::Json(session)).into_response())
 }
 
 /// `POST /auth/sign-out`: revokes the cookie's family and clears the cookie.
-async fn sign_out(State(state): State<ApiState>, jar: CookieJar) -> Result<Response, AuthFail> {
+async fn sign_out(
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+    jar: CookieJar,
+) -> Result<Response, AuthFail> {
+    csrf::same_origin(&headers)?;
     if let Some(presented) = jar.get(REFRESH_COOKIE).map(|c| c.value().to_owned()) {
         sqlx::query(
             r#"update refresh_token set revoked_at = now()
@@ -464,13 +534,16 @@ pub struct ChangePasswordIn {
 }
 
 /// `POST /auth/password`: checks the current password, stores the new one, signs out every
-/// other session (all refresh tokens of the user are revoked) and starts a new one.
+/// other session (all refresh tokens of the user are revoked) and gives this session a new
+/// refresh cookie (same session id, so its access token keeps working).
 async fn change_password(
     State(state): State<ApiState>,
     auth: AuthUser,
     jar: CookieJar,
+    headers: HeaderMap,
     ApiJson(input): ApiJson<ChangePasswordIn>,
 ) -> Result<Response, AuthFail> {
+    let device = sessions::device_label(&headers);
     member::validate_password("new_password", &input.new_password).map_err(invalid)?;
     let mut tx = state.tx(&auth).await?;
     let row =
@@ -516,7 +589,8 @@ async fn change_password(
         out,
         auth.shop_id,
         auth.role,
-        Uuid::now_v7(),
+        auth.session_id.unwrap_or_else(Uuid::now_v7),
+        device.as_deref(),
     )
     .await?;
     owner_tx.commit().await.map_err(db)?;
@@ -580,6 +654,7 @@ async fn join(
     request: axum::extract::Request,
 ) -> Result<Response, AuthFail> {
     let address = client_address(request.extensions());
+    let device = sessions::device_label(request.headers());
     let ApiJson(input) = ApiJson::<JoinIn>::from_request(request, &state).await?;
     let account = member::normalize_email(&input.email);
     state
@@ -664,8 +739,16 @@ async fn join(
         email: account,
         display_name,
     };
-    let (session, token) =
-        start_session(&state, &mut tx, out, shop_id, role, Uuid::now_v7()).await?;
+    let (session, token) = start_session(
+        &state,
+        &mut tx,
+        out,
+        shop_id,
+        role,
+        Uuid::now_v7(),
+        device.as_deref(),
+    )
+    .await?;
     tx.commit().await.map_err(db)?;
     Ok((
         StatusCode::CREATED,

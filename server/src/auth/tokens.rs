@@ -29,7 +29,14 @@ impl AuthKeys {
         }
     }
 
-    pub fn issue(&self, user_id: Uuid, shop_id: Uuid, role: Role) -> Result<String, String> {
+    /// An access token of `session` (the refresh-token family it was issued from).
+    pub fn issue(
+        &self,
+        user_id: Uuid,
+        shop_id: Uuid,
+        role: Role,
+        session: Uuid,
+    ) -> Result<String, String> {
         let now = time::OffsetDateTime::now_utc().unix_timestamp();
         let claims = Claims {
             sub: user_id,
@@ -38,14 +45,18 @@ impl AuthKeys {
             iat: now,
             exp: now + ACCESS_TTL_SECONDS,
             typ: "access".into(),
+            sid: Some(session),
         };
         jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
             .map_err(|e| e.to_string())
     }
 
     pub fn check(&self, token: &str) -> Option<Claims> {
+        // Only HS256 with this key: `alg: none` and other algorithms are refused, and so are
+        // tokens without an expiry.
         let mut validation = Validation::new(Algorithm::HS256);
         validation.leeway = 5;
+        validation.set_required_spec_claims(&["exp", "sub"]);
         let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &validation).ok()?;
         (data.claims.typ == "access").then_some(data.claims)
     }
@@ -59,6 +70,9 @@ pub struct Claims {
     pub iat: i64,
     pub exp: i64,
     pub typ: String,
+    /// The session (refresh-token family); revoking it refuses its access tokens at once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<Uuid>,
 }
 
 /// A new random token (256 bits, URL-safe) and the hash stored for it.
@@ -137,7 +151,9 @@ mod tests {
         let keys = AuthKeys::new(&Secret::new("k1"));
         let user = Uuid::now_v7();
         let shop = Uuid::now_v7();
-        let token = keys.issue(user, shop, Role::Seller).unwrap();
+        let token = keys
+            .issue(user, shop, Role::Seller, Uuid::now_v7())
+            .unwrap();
         let claims = keys.check(&token).unwrap();
         assert_eq!(
             (claims.sub, claims.shop, claims.role),

@@ -171,11 +171,7 @@ pub async fn handler(
     let token = from_header
         .or(q.access_token.as_deref())
         .ok_or(SyncError::Api(ApiError::Unauthorized))?;
-    let claims = st
-        .api
-        .keys
-        .check(token)
-        .ok_or(SyncError::Api(ApiError::Unauthorized))?;
+    let claims = crate::auth::verify_token(&st.api, token).await?;
     let shop = claims.shop;
     let rx = st.hub.subscribe().await;
     let stopping = st.hub.stopping.subscribe();

@@ -567,6 +567,7 @@ async fn apply_checked(
         });
     }
     batch.answered.insert(op.op_id, stored);
+    crate::audit::op_recorded(conn, device_id, op, result.is_ok()).await?;
     match &result {
         Ok(applied) => {
             if let Some(r) = applied.touched.iter().find(|r| !batch.loaded.contains(r)) {
