@@ -5,9 +5,13 @@
 pub mod api;
 pub mod app;
 pub mod auth;
+pub mod backup;
+pub mod crypto;
 pub mod db;
 pub mod embedded_pg;
+pub mod erase;
 pub mod error;
+pub mod export;
 pub mod routes;
 pub mod secret;
 pub mod settings;

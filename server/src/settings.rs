@@ -26,6 +26,7 @@ pub const KEYS: &[&str] = &[
     "S3_SECRET_ACCESS_KEY",
     "S3_PATH_STYLE",
     "PRINTSTALL_SHOP_QUOTA_BYTES",
+    "PRINTSTALL_ENCRYPTION_KEYS",
 ];
 
 /// Default storage quota of one shop: 5 GiB.
@@ -91,6 +92,9 @@ pub struct Settings {
     pub jwt_secret: Option<Secret>,
     /// Bytes of sliced files (all versions, plus uploads in progress) one shop may store.
     pub shop_quota_bytes: u64,
+    /// Key ring sealing the shop's business details (`id:key,...`, the last one seals);
+    /// `None`: generated once and kept in `data_dir` (see `crypto`).
+    pub encryption_keys: Option<Secret>,
 }
 
 impl fmt::Debug for Settings {
@@ -119,6 +123,7 @@ impl fmt::Debug for Settings {
             )
             .field("jwt_secret", &self.jwt_secret)
             .field("shop_quota_bytes", &self.shop_quota_bytes)
+            .field("encryption_keys", &self.encryption_keys)
             .finish()
     }
 }
@@ -174,6 +179,7 @@ impl Settings {
             app_database_url: get("APP_DATABASE_URL").map(Secret::new),
             jwt_secret: get("PRINTSTALL_JWT_SECRET").map(Secret::new),
             shop_quota_bytes,
+            encryption_keys: get("PRINTSTALL_ENCRYPTION_KEYS").map(Secret::new),
             data_dir,
             storage,
         })
