@@ -281,12 +281,15 @@ async fn serve(settings: Settings) -> Result<(), String> {
     .await;
     let state = match started {
         Ok(storage) => {
-            print_configuration(&settings, &database, &storage, &base_url);
-            let state =
-                AppState::new(database.pool.clone(), storage, settings).map_err(|e| e.to_string());
+            let state = AppState::new(database.pool.clone(), storage, settings.clone())
+                .map_err(|e| e.to_string());
             match state {
                 Ok(state) => match state.check_app_role().await {
-                    Ok(()) => after_start(&database, &state).await.map(|()| state),
+                    Ok(()) => {
+                        // Printed last: "listening" is the line that says the server is up.
+                        print_configuration(&settings, &database, &state, &base_url);
+                        after_start(&database, &state).await.map(|()| state)
+                    }
                     Err(e) => Err(e.to_string()),
                 },
                 Err(e) => Err(e),
@@ -307,36 +310,32 @@ async fn serve(settings: Settings) -> Result<(), String> {
 }
 
 /// At start: business details sealed under an older key (or not yet sealed) are sealed
-/// under the newest one, and file deletions an erasure left unfinished are retried.
+/// under the newest one, and file deletions an erasure left unfinished are retried. (Logged,
+/// not printed: whoever reads stdout may stop at the "listening" line.)
 async fn after_start(database: &Database, state: &AppState) -> Result<(), String> {
-    println!("  encryption: {}", state.api.crypto.describe());
     let done = crypto::reseal_all(&database.pool, &state.api.crypto)
         .await
         .map_err(|e| e.to_string())?;
     if done.values > 0 {
-        println!(
-            "  encryption: {} value(s) sealed again under key `{}`",
-            done.values,
-            state.api.crypto.current_id()
+        tracing::info!(
+            values = done.values,
+            key = state.api.crypto.current_id(),
+            "business details sealed again under the newest key"
         );
     }
     for (shop, reason) in &done.failed {
-        println!("  encryption: shop {shop}: {reason}");
+        tracing::error!(%shop, %reason, "a shop's business details cannot be opened");
     }
     match erase::purge_pending(&database.pool, &state.storage).await {
         Ok(0) => {}
-        Ok(n) => println!("  erasure: {n} leftover file(s) of erased shops deleted"),
+        Ok(n) => tracing::info!(objects = n, "leftover files of erased shops deleted"),
         Err(e) => tracing::warn!(error = %e, "files of erased shops could not be deleted yet"),
     }
     Ok(())
 }
 
-fn print_configuration(
-    settings: &Settings,
-    database: &Database,
-    storage: &printstall_server::storage::Storage,
-    base_url: &str,
-) {
+fn print_configuration(settings: &Settings, database: &Database, state: &AppState, base_url: &str) {
+    let storage = &state.storage;
     let db_line = match &database.embedded {
         Some(_) => format!(
             "embedded PostgreSQL in {} ({})",
@@ -349,5 +348,6 @@ fn print_configuration(
     println!("  database:  {db_line}");
     println!("  files:     {}", storage.describe());
     println!("  web app:   {}", settings.pwa_dir.display());
+    println!("  encryption: {}", state.api.crypto.describe());
     println!("  listening: {base_url}");
 }
