@@ -541,10 +541,31 @@ pub fn build() -> OpenApi {
             )))
             .response(
                 "200",
-                ResponseBuilder::new()
-                    .description("success (201 for creations, 204 without body)")
-                    .content("application/json", json_object())
-                    .build(),
+                if *path == "/export" {
+                    // The export is a zip, streamed.
+                    ResponseBuilder::new()
+                        .description(
+                            "a zip: data/, ledgers/, sales/, account/, files/, manifest.json",
+                        )
+                        .content(
+                            "application/zip",
+                            ContentBuilder::new()
+                                .schema(Some(
+                                    ObjectBuilder::new()
+                                        .schema_type(utoipa::openapi::Type::String)
+                                        .format(Some(utoipa::openapi::SchemaFormat::KnownFormat(
+                                            utoipa::openapi::KnownFormat::Binary,
+                                        ))),
+                                ))
+                                .build(),
+                        )
+                        .build()
+                } else {
+                    ResponseBuilder::new()
+                        .description("success (201 for creations, 204 without body)")
+                        .content("application/json", json_object())
+                        .build()
+                },
             )
             .response("default", error.clone());
         for name in ["id", "file_id"] {
