@@ -12,7 +12,7 @@ use common::Api;
 use common::fixtures::seller_of;
 use erasure_support::{Store, row_count, seed, shop_objects, shop_rows, shop_tables, start_with};
 use serde_json::{Value, json};
-use sqlx::PgPool;
+use sqlx::{Connection, PgPool};
 
 const PASSWORD: &str = "correct horse battery";
 
@@ -367,5 +367,55 @@ async fn deleting_an_account_anonymises_what_the_shop_keeps(pool: PgPool) {
         .await
         .unwrap();
     assert_eq!(users, 0);
+    server_stop(started).await;
+}
+
+/// Files an erasure could not delete (the store was down) are deleted by the retry that
+/// `serve` runs at start, and the retry forgets the prefix once the store holds nothing.
+#[sqlx::test(migrator = "printstall_server::db::MIGRATOR")]
+async fn leftover_files_of_an_erased_shop_are_deleted_at_the_next_start(pool: PgPool) {
+    let started = start_with(pool.clone(), Store::Local, &[]).await;
+    let storage = started.server.storage.clone();
+    let shop = uuid::Uuid::now_v7();
+    let prefix = printstall_server::storage::ObjectKey::shop_prefix(shop);
+    for name in ["uploads/a", "uploads/a.thumb-128.png", "uploads/b"] {
+        let key =
+            printstall_server::storage::ObjectKey::parse(&format!("{prefix}/{name}")).unwrap();
+        storage
+            .put(&key, bytes::Bytes::from_static(b"left over"))
+            .await
+            .unwrap();
+    }
+    sqlx::query("insert into storage_purge (prefix) values ($1)")
+        .bind(prefix.as_str())
+        .execute(&pool)
+        .await
+        .unwrap();
+    let deleted = printstall_server::erase::purge_pending(&pool, &storage)
+        .await
+        .unwrap();
+    assert_eq!(deleted, 3);
+    assert_eq!(shop_objects(&storage, &shop.to_string()).await, vec![]);
+    let left: i64 = sqlx::query_scalar("select count(*) from storage_purge")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(left, 0);
+    // The app role cannot see or write the purge list.
+    let mut conn = sqlx::PgConnection::connect_with(
+        &pool
+            .connect_options()
+            .as_ref()
+            .clone()
+            .username("printstall_app"),
+    )
+    .await
+    .unwrap();
+    assert!(
+        sqlx::query("select count(*) from storage_purge")
+            .execute(&mut conn)
+            .await
+            .is_err()
+    );
     server_stop(started).await;
 }
