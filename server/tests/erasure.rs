@@ -128,6 +128,17 @@ async fn erase_a_shop(pool: PgPool, store: Store) {
     }
     assert_eq!(shop_rows(&pool, &a.shop_id).await, a_before);
 
+    // Export first (what a leaving owner does), then erase.
+    let export = reqwest::Client::new()
+        .get(format!("{}/api/v1/export", a.base))
+        .bearer_auth(&a.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(export.status(), 200);
+    let zip = export.bytes().await.unwrap();
+    let archive = zip::ZipArchive::new(std::io::Cursor::new(zip.to_vec())).unwrap();
+    assert!(archive.index_for_name("manifest.json").is_some());
     let (status, erased) = a
         .post(
             "/shop/delete",
