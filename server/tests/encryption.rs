@@ -162,6 +162,7 @@ async fn business_details_are_sealed_at_rest_and_keys_rotate(pool: PgPool) {
         .await
         .unwrap();
     started.server.stop().await;
+    let _ = std::fs::remove_dir_all(&started.data_dir);
 
     // Rotation: `new` is added at the end; it seals new values, `old` still opens.
     let both = format!("{OLD},{NEW}");
@@ -175,6 +176,7 @@ async fn business_details_are_sealed_at_rest_and_keys_rotate(pool: PgPool) {
     let (status, read) = owner.get("/shop").await;
     assert_eq!((status, &read["business"]["tax_id"]), (200, &json!(TAX_ID)));
     started.server.stop().await;
+    let _ = std::fs::remove_dir_all(&started.data_dir);
     // `printstall rotate-keys` (the real binary, on this test's database) re-seals them.
     let url = erasure_support::database_url_of(&pool).await;
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_printstall"))
@@ -217,6 +219,7 @@ async fn business_details_are_sealed_at_rest_and_keys_rotate(pool: PgPool) {
     assert_eq!(read["business"]["address"], ADDRESS);
     assert_eq!(read["business"]["payment_notes"], PAYMENT_NOTES);
     started.server.stop().await;
+    let _ = std::fs::remove_dir_all(&started.data_dir);
     let old_only = KeyRing::parse(OLD, KeySource::Configured).unwrap();
     let sealed: String = sqlx::query_scalar("select tax_id from shop where id = $1")
         .bind(shop_id)
