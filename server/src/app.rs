@@ -12,6 +12,7 @@ use axum::routing::get;
 use sqlx::PgPool;
 use tokio::net::TcpListener;
 use tower_http::compression::CompressionLayer;
+use tower_http::compression::predicate::{DefaultPredicate, NotForContentType, Predicate};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 use tracing::Level;
@@ -49,6 +50,8 @@ pub enum StartError {
     Bind { address: String, detail: String },
     #[error("cannot read or write {path}: {detail}")]
     DataDir { path: String, detail: String },
+    #[error(transparent)]
+    Crypto(#[from] crate::crypto::CryptoError),
 }
 
 /// The database the server uses, and the embedded cluster when it started one.
@@ -181,6 +184,7 @@ impl AppState {
     pub fn new(db: PgPool, storage: Storage, settings: Settings) -> Result<Self, StartError> {
         let app = crate::tenancy::app_pool(&db, &settings)?;
         let secret = jwt_secret(&settings)?;
+        let crypto = Arc::new(crate::crypto::KeyRing::load(&settings)?);
         let api = crate::api::ApiState {
             owner: db.clone(),
             app,
@@ -188,6 +192,7 @@ impl AppState {
             limiter: Arc::new(crate::auth::RateLimiter::default()),
             storage: storage.clone(),
             shop_quota_bytes: settings.shop_quota_bytes,
+            crypto,
         };
         Ok(Self {
             db,
@@ -252,7 +257,10 @@ pub fn router(state: AppState) -> Router {
             security,
             crate::headers::add,
         ))
-        .layer(CompressionLayer::new().gzip(true).br(true))
+        .layer(CompressionLayer::new().gzip(true).br(true).compress_when(
+            // A zip export is compressed already (and streamed).
+            DefaultPredicate::new().and(NotForContentType::const_new("application/zip")),
+        ))
         .layer(sentry::integrations::tower::NewSentryLayer::<
             Request<axum::body::Body>,
         >::new_from_top())

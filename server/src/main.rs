@@ -7,9 +7,10 @@ mod inspect_cli;
 
 use clap::{Parser, Subcommand};
 use printstall_server::app::{self, AppState, Database};
+use printstall_server::crypto::{self, KeyRing};
 use printstall_server::embedded_pg::EmbeddedPostgres;
 use printstall_server::settings::Settings;
-use printstall_server::{db, secret};
+use printstall_server::{backup, db, erase, secret};
 
 #[derive(Parser)]
 #[command(
@@ -43,6 +44,43 @@ enum Command {
         #[command(subcommand)]
         action: DbAction,
     },
+    /// Seal every encrypted business detail again under the newest key of
+    /// PRINTSTALL_ENCRYPTION_KEYS (the last one listed); `serve` also does this at start.
+    RotateKeys,
+    /// Copy the file store's objects to or from a backup folder (scripts/backup, scripts/restore).
+    Files {
+        #[command(subcommand)]
+        action: FilesAction,
+    },
+    /// Sync maintenance.
+    Sync {
+        #[command(subcommand)]
+        action: SyncAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum FilesAction {
+    /// Copy every object to DIR/objects and list them with SHA-256 in DIR/objects.tsv.
+    Backup {
+        #[arg(long, value_name = "DIR")]
+        to: PathBuf,
+    },
+    /// Put the objects of a backup back (checked), and delete objects the backup lacks.
+    Restore {
+        #[arg(long, value_name = "DIR")]
+        from: PathBuf,
+        /// Only check the backup's objects against its listing; change nothing.
+        #[arg(long)]
+        check: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum SyncAction {
+    /// Give every shop a new sync epoch (after a restore): devices pull everything again
+    /// (409 resync_required) and push the ops they still hold.
+    NewEpoch,
 }
 
 #[derive(Subcommand)]
@@ -112,6 +150,81 @@ async fn run(command: Command) -> Result<(), String> {
             database.close().await;
             result.map(|()| println!("migrations are up to date"))
         }
+        Command::RotateKeys => {
+            let ring = KeyRing::load(&settings).map_err(|e| e.to_string())?;
+            let database = Database::open(&settings).await.map_err(|e| e.to_string())?;
+            let result = async {
+                db::migrate(&database.pool)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                crypto::reseal_all(&database.pool, &ring)
+                    .await
+                    .map_err(|e| e.to_string())
+            }
+            .await;
+            database.close().await;
+            let done = result?;
+            println!(
+                "{} value(s) sealed again under key `{}`",
+                done.values,
+                ring.current_id()
+            );
+            if done.failed.is_empty() {
+                Ok(())
+            } else {
+                for (shop, reason) in &done.failed {
+                    eprintln!("printstall: shop {shop}: {reason}");
+                }
+                Err(format!(
+                    "{} shop(s) keep values that could not be opened; see above",
+                    done.failed.len()
+                ))
+            }
+        }
+        Command::Files { action } => {
+            let storage = app::open_storage(&settings, "http://127.0.0.1")
+                .await
+                .map_err(|e| e.to_string())?;
+            match action {
+                FilesAction::Backup { to } => {
+                    let s = backup::backup_files(&storage, &to)
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    println!(
+                        "{} object(s), {} bytes copied to {}",
+                        s.objects,
+                        s.bytes,
+                        to.display()
+                    );
+                }
+                FilesAction::Restore { from, check } => {
+                    let s = backup::restore_files(&storage, &from, check)
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    if check {
+                        println!("{} object(s), {} bytes checked", s.objects, s.bytes);
+                        return Ok(());
+                    }
+                    println!(
+                        "{} object(s), {} bytes restored; {} object(s) the backup lacks deleted",
+                        s.objects, s.bytes, s.removed
+                    );
+                }
+            }
+            Ok(())
+        }
+        Command::Sync {
+            action: SyncAction::NewEpoch,
+        } => {
+            let database = Database::open(&settings).await.map_err(|e| e.to_string())?;
+            let result = backup::new_sync_epoch(&database.pool)
+                .await
+                .map_err(|e| e.to_string());
+            database.close().await;
+            let n = result?;
+            println!("{n} shop(s) have a new sync epoch; their devices will resync");
+            Ok(())
+        }
         Command::Db { action } => {
             let dir_or_default = |dir: Option<PathBuf>| dir.unwrap_or(settings.data_dir.clone());
             match action {
@@ -161,15 +274,17 @@ async fn serve(settings: Settings) -> Result<(), String> {
     .await;
     let state = match started {
         Ok(storage) => {
-            print_configuration(&settings, &database, &storage, &base_url);
-            let state =
-                AppState::new(database.pool.clone(), storage, settings).map_err(|e| e.to_string());
+            let state = AppState::new(database.pool.clone(), storage, settings.clone())
+                .map_err(|e| e.to_string());
             match state {
-                Ok(state) => state
-                    .check_app_role()
-                    .await
-                    .map(|()| state)
-                    .map_err(|e| e.to_string()),
+                Ok(state) => match state.check_app_role().await {
+                    Ok(()) => {
+                        // Printed last: "listening" is the line that says the server is up.
+                        print_configuration(&settings, &database, &state, &base_url);
+                        after_start(&database, &state).await.map(|()| state)
+                    }
+                    Err(e) => Err(e.to_string()),
+                },
                 Err(e) => Err(e),
             }
         }
@@ -187,12 +302,33 @@ async fn serve(settings: Settings) -> Result<(), String> {
     served.map_err(|e| format!("the server stopped: {e}"))
 }
 
-fn print_configuration(
-    settings: &Settings,
-    database: &Database,
-    storage: &printstall_server::storage::Storage,
-    base_url: &str,
-) {
+/// At start: business details sealed under an older key (or not yet sealed) are sealed
+/// under the newest one, and file deletions an erasure left unfinished are retried. (Logged,
+/// not printed: whoever reads stdout may stop at the "listening" line.)
+async fn after_start(database: &Database, state: &AppState) -> Result<(), String> {
+    let done = crypto::reseal_all(&database.pool, &state.api.crypto)
+        .await
+        .map_err(|e| e.to_string())?;
+    if done.values > 0 {
+        tracing::info!(
+            values = done.values,
+            key = state.api.crypto.current_id(),
+            "business details sealed again under the newest key"
+        );
+    }
+    for (shop, reason) in &done.failed {
+        tracing::error!(%shop, %reason, "a shop's business details cannot be opened");
+    }
+    match erase::purge_pending(&database.pool, &state.storage).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(objects = n, "leftover files of erased shops deleted"),
+        Err(e) => tracing::warn!(error = %e, "files of erased shops could not be deleted yet"),
+    }
+    Ok(())
+}
+
+fn print_configuration(settings: &Settings, database: &Database, state: &AppState, base_url: &str) {
+    let storage = &state.storage;
     let db_line = match &database.embedded {
         Some(_) => format!(
             "embedded PostgreSQL in {} ({})",
@@ -205,5 +341,6 @@ fn print_configuration(
     println!("  database:  {db_line}");
     println!("  files:     {}", storage.describe());
     println!("  web app:   {}", settings.pwa_dir.display());
+    println!("  encryption: {}", state.api.crypto.describe());
     println!("  listening: {base_url}");
 }

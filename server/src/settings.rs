@@ -29,6 +29,7 @@ pub const KEYS: &[&str] = &[
     "PRINTSTALL_HSTS",
     "PRINTSTALL_METRICS_TOKEN",
     "SENTRY_DSN",
+    "PRINTSTALL_ENCRYPTION_KEYS",
 ];
 
 /// Default storage quota of one shop: 5 GiB.
@@ -101,6 +102,9 @@ pub struct Settings {
     pub metrics_token: Option<Secret>,
     /// Where errors are reported (Sentry); `None`: not reported.
     pub sentry_dsn: Option<Secret>,
+    /// Key ring sealing the shop's business details (`id:key,...`, the last one seals);
+    /// `None`: generated once and kept in `data_dir` (see `crypto`).
+    pub encryption_keys: Option<Secret>,
 }
 
 impl fmt::Debug for Settings {
@@ -132,6 +136,7 @@ impl fmt::Debug for Settings {
             .field("hsts", &self.hsts)
             .field("metrics_token", &self.metrics_token)
             .field("sentry_dsn", &self.sentry_dsn)
+            .field("encryption_keys", &self.encryption_keys)
             .finish()
     }
 }
@@ -205,6 +210,7 @@ impl Settings {
             app_database_url: get("APP_DATABASE_URL").map(Secret::new),
             jwt_secret: get("PRINTSTALL_JWT_SECRET").map(Secret::new),
             shop_quota_bytes,
+            encryption_keys: get("PRINTSTALL_ENCRYPTION_KEYS").map(Secret::new),
             data_dir,
             storage,
         })

@@ -121,6 +121,17 @@ async fn every_route_with_another_shops_token(pool: PgPool) {
     // rows are 404; lists are empty.
     let cases: BTreeMap<(&str, &str), (Option<Value>, u16)> = [
         (("GET", "/shop"), (None, 200)),
+        // B changes, exports and (with a wrong password) tries to erase only its own.
+        (("PUT", "/shop/business"), (Some(json!({"tax_id": "B-TAX"})), 200)),
+        (("GET", "/export"), (None, 200)),
+        (
+            ("POST", "/shop/delete"),
+            (Some(json!({"password": "wrong password", "shop_name": "Test stall"})), 403),
+        ),
+        (
+            ("POST", "/account/delete"),
+            (Some(json!({"password": "wrong password"})), 403),
+        ),
         (("GET", "/products"), (None, 200)),
         (
             ("POST", "/products"),
@@ -484,7 +495,8 @@ async fn every_route_refuses_malformed_requests(pool: PgPool) {
             let ok = status == 422 || (path.contains("{id}") && status == 404);
             assert!(ok, "{method} {path}: {status} {err}");
         }
-        if method == "GET" && !path.contains("{id}") && path != "/shop" {
+        // Lists only (the shop and the export zip take no list parameters).
+        if method == "GET" && !path.contains("{id}") && path != "/shop" && path != "/export" {
             for (query, code) in [
                 ("limit=0", 422),
                 ("limit=201", 422),

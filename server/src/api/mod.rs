@@ -37,6 +37,8 @@ pub struct ApiState {
     pub storage: Storage,
     /// Bytes of files one shop may store (`PRINTSTALL_SHOP_QUOTA_BYTES`).
     pub shop_quota_bytes: u64,
+    /// Seals the shop's business details at rest (issue 7, `crate::crypto`).
+    pub crypto: Arc<crate::crypto::KeyRing>,
 }
 
 /// A router that remembers every `(method, path)` it mounts.
@@ -82,6 +84,8 @@ fn all_routes() -> Routes {
     let r = print_jobs::routes(r);
     let r = events::routes(r);
     let r = crate::audit::routes(r);
+    let r = crate::export::routes(r);
+    let r = crate::erase::routes(r);
     openapi::routes(r)
 }
 

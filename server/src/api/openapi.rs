@@ -99,6 +99,34 @@ pub const OPERATIONS: &[(&str, &str, &str, &str, bool)] = &[
     ),
     ("GET", "/shop", "shop", "The signed-in member's shop", true),
     (
+        "PUT",
+        "/shop/business",
+        "shop",
+        "Set the shop's legal name, tax id, address and payment notes (owner; stored encrypted)",
+        true,
+    ),
+    (
+        "GET",
+        "/export",
+        "export",
+        "Everything of the shop and the signed-in user as one streamed zip with a manifest (owner)",
+        true,
+    ),
+    (
+        "POST",
+        "/shop/delete",
+        "erasure",
+        "Erase the shop: every row, file and session (owner; password and shop name)",
+        true,
+    ),
+    (
+        "POST",
+        "/account/delete",
+        "erasure",
+        "Delete the account (password; bearer token, or email when it has no shop left)",
+        false,
+    ),
+    (
         "GET",
         "/products",
         "products",
@@ -541,7 +569,26 @@ pub fn build() -> OpenApi {
             )))
             .response(
                 "200",
-                if path.ends_with("/export") {
+                if *path == "/export" {
+                    // The export is a zip, streamed.
+                    ResponseBuilder::new()
+                        .description(
+                            "a zip: data/, ledgers/, sales/, account/, files/, manifest.json",
+                        )
+                        .content(
+                            "application/zip",
+                            ContentBuilder::new()
+                                .schema(Some(
+                                    ObjectBuilder::new()
+                                        .schema_type(utoipa::openapi::Type::String)
+                                        .format(Some(utoipa::openapi::SchemaFormat::KnownFormat(
+                                            utoipa::openapi::KnownFormat::Binary,
+                                        ))),
+                                ))
+                                .build(),
+                        )
+                        .build()
+                } else if path.ends_with("/export") {
                     ResponseBuilder::new()
                         .description("a CSV file")
                         .content(

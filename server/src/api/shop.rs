@@ -1,19 +1,32 @@
 //! The signed-in member's shop.
+//!
+//! Its business details (legal name, tax id, legal address, payment notes) are sealed in
+//! the application before they are stored (`crate::crypto`); they are set with
+//! `PUT /shop/business` (owner) and read back opened. Payment notes are shown to owners only.
 
 use axum::extract::State;
 use axum::http::Method;
-use axum::routing::get;
+use axum::routing::{get, put};
 use printstall_core::domain::member::{Action, Role};
-use serde::Serialize;
+use printstall_core::domain::shop::BusinessDetails;
+use printstall_core::domain::validation::{self as v, max_len};
+use serde::{Deserialize, Serialize};
 use sqlx::Row;
+use sqlx::postgres::PgRow;
 use uuid::Uuid;
 
-use super::common::{ApiJson, ApiResult, db, require};
+use super::common::{ApiJson, ApiResult, db, invalid, require};
 use super::{ApiState, Routes};
 use crate::auth::AuthUser;
+use crate::crypto::{KeyRing, shop_context};
+use crate::error::ApiError;
 
 pub fn routes(r: Routes) -> Routes {
-    r.route("/shop", &[Method::GET], get(read))
+    r.route("/shop", &[Method::GET], get(read)).route(
+        "/shop/business",
+        &[Method::PUT],
+        put(set_business),
+    )
 }
 
 #[derive(Debug, Serialize)]
@@ -26,26 +39,128 @@ pub struct ShopOut {
     pub prices_include_tax: bool,
     /// The signed-in member's role here.
     pub role: Role,
+    /// Legal details for receipts and exports (stored encrypted).
+    pub business: BusinessOut,
 }
 
-async fn read(State(state): State<ApiState>, auth: AuthUser) -> ApiResult<ApiJson<ShopOut>> {
-    require(&auth, Action::LookUp)?;
-    let mut tx = state.tx(&auth).await?;
-    let r = sqlx::query(
-        r#"select id, name, currency, time_zone, tax_rate_bp, prices_include_tax from shop where id = $1"#,
-    )
-    .bind(auth.shop_id)
-    .fetch_one(&mut *tx)
-    .await
-    .map_err(db)?;
-    tx.commit().await.map_err(db)?;
-    Ok(ApiJson(ShopOut {
-        id: r.get("id"),
+#[derive(Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct BusinessOut {
+    pub legal_name: Option<String>,
+    pub tax_id: Option<String>,
+    pub address: Option<String>,
+    /// Owners only (absent for sellers).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub payment_notes: Option<String>,
+}
+
+/// `PUT /shop/business`: every field; absent or `null` clears it.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BusinessIn {
+    #[serde(default)]
+    pub legal_name: Option<String>,
+    #[serde(default)]
+    pub tax_id: Option<String>,
+    #[serde(default)]
+    pub address: Option<String>,
+    /// Bank details, payment terms and the like.
+    #[serde(default)]
+    pub payment_notes: Option<String>,
+}
+
+const SHOP_COLUMNS: &str = "id, name, currency, time_zone, tax_rate_bp, prices_include_tax, \
+    legal_name, tax_id, address, payment_notes";
+
+/// Opens the sealed business columns of a `shop` row.
+pub fn open_business(ring: &KeyRing, shop_id: Uuid, r: &PgRow) -> ApiResult<BusinessOut> {
+    let open = |column: &str| -> ApiResult<Option<String>> {
+        let stored: Option<String> = r.try_get(column).map_err(ApiError::internal)?;
+        stored
+            .map(|s| ring.open_stored(&s, &shop_context(shop_id, column)))
+            .transpose()
+            .map_err(ApiError::internal)
+    };
+    Ok(BusinessOut {
+        legal_name: open("legal_name")?,
+        tax_id: open("tax_id")?,
+        address: open("address")?,
+        payment_notes: open("payment_notes")?,
+    })
+}
+
+fn shop_out(ring: &KeyRing, auth: &AuthUser, r: &PgRow) -> ApiResult<ShopOut> {
+    let id: Uuid = r.get("id");
+    let mut business = open_business(ring, id, r)?;
+    if auth.role != Role::Owner {
+        business.payment_notes = None;
+    }
+    Ok(ShopOut {
+        id,
         name: r.get("name"),
         currency: r.get("currency"),
         time_zone: r.get("time_zone"),
         tax_rate_bp: r.get("tax_rate_bp"),
         prices_include_tax: r.get("prices_include_tax"),
         role: auth.role,
-    }))
+        business,
+    })
+}
+
+async fn read(State(state): State<ApiState>, auth: AuthUser) -> ApiResult<ApiJson<ShopOut>> {
+    require(&auth, Action::LookUp)?;
+    let mut tx = state.tx(&auth).await?;
+    let r = sqlx::query(&format!("select {SHOP_COLUMNS} from shop where id = $1"))
+        .bind(auth.shop_id)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db)?
+        .ok_or_else(|| ApiError::NotFound("shop".into()))?;
+    tx.commit().await.map_err(db)?;
+    Ok(ApiJson(shop_out(&state.crypto, &auth, &r)?))
+}
+
+fn blank_is_none(v: Option<String>) -> Option<String> {
+    v.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty())
+}
+
+async fn set_business(
+    State(state): State<ApiState>,
+    auth: AuthUser,
+    ApiJson(input): ApiJson<BusinessIn>,
+) -> ApiResult<ApiJson<ShopOut>> {
+    require(&auth, Action::ManageShop)?;
+    let details = BusinessDetails {
+        legal_name: blank_is_none(input.legal_name),
+        tax_id: blank_is_none(input.tax_id),
+        address: blank_is_none(input.address),
+    };
+    details.validate().map_err(invalid)?;
+    let payment_notes = blank_is_none(input.payment_notes);
+    v::notes(
+        "business.payment_notes",
+        payment_notes.as_deref(),
+        max_len::NOTES,
+    )
+    .map_err(invalid)?;
+    let seal = |column: &str, value: &Option<String>| {
+        value
+            .as_deref()
+            .map(|p| state.crypto.seal(p, &shop_context(auth.shop_id, column)))
+    };
+    let mut tx = state.tx(&auth).await?;
+    let r = sqlx::query(&format!(
+        "update shop set legal_name = $2, tax_id = $3, address = $4, payment_notes = $5, \
+         updated_at = now() where id = $1 returning {SHOP_COLUMNS}"
+    ))
+    .bind(auth.shop_id)
+    .bind(seal("legal_name", &details.legal_name))
+    .bind(seal("tax_id", &details.tax_id))
+    .bind(seal("address", &details.address))
+    .bind(seal("payment_notes", &payment_notes))
+    .fetch_optional(&mut *tx)
+    .await
+    .map_err(db)?
+    .ok_or_else(|| ApiError::NotFound("shop".into()))?;
+    tx.commit().await.map_err(db)?;
+    Ok(ApiJson(shop_out(&state.crypto, &auth, &r)?))
 }

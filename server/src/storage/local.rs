@@ -71,6 +71,25 @@ impl LocalStore {
         }
     }
 
+    pub async fn open(&self, key: &ObjectKey) -> Result<super::ObjectReader, StorageError> {
+        match tokio::fs::File::open(self.path_of(key)).await {
+            Ok(file) => Ok(Box::pin(file)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                Err(StorageError::NotFound(key.to_string()))
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Removes the prefix's whole folder (partial uploads included).
+    pub async fn delete_prefix(&self, prefix: &ObjectKey) -> Result<u64, StorageError> {
+        let found = self.list(prefix).await?.len() as u64;
+        match tokio::fs::remove_dir_all(self.path_of(prefix)).await {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e.into()),
+            _ => Ok(found),
+        }
+    }
+
     pub async fn delete(&self, key: &ObjectKey) -> Result<(), StorageError> {
         match tokio::fs::remove_file(self.path_of(key)).await {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e.into()),

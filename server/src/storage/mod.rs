@@ -6,9 +6,13 @@ mod local;
 mod s3;
 pub mod signed_url;
 
+use std::pin::Pin;
 use std::time::Duration;
 
 use bytes::Bytes;
+
+/// An object's bytes as they arrive from the store (never all in memory at once).
+pub type ObjectReader = Pin<Box<dyn tokio::io::AsyncRead + Send>>;
 
 pub use key::{KeyError, ObjectKey};
 pub use local::LocalStore;
@@ -76,6 +80,24 @@ impl Storage {
         match self {
             Storage::Local(s) => s.get(key).await,
             Storage::S3(s) => s.get(key).await,
+        }
+    }
+
+    /// Streams an object (export, backup): the reader yields its bytes as the store sends them.
+    pub async fn open(&self, key: &ObjectKey) -> Result<ObjectReader, StorageError> {
+        match self {
+            Storage::Local(s) => s.open(key).await,
+            Storage::S3(s) => s.open(key).await,
+        }
+    }
+
+    /// Deletes every object under `prefix` (a folder-like key, e.g. `shops/<id>`), and on an
+    /// S3 bucket with versioning every older version and delete marker too. Returns how
+    /// many objects were found. Erasure uses it.
+    pub async fn delete_prefix(&self, prefix: &ObjectKey) -> Result<u64, StorageError> {
+        match self {
+            Storage::Local(s) => s.delete_prefix(prefix).await,
+            Storage::S3(s) => s.delete_prefix(prefix).await,
         }
     }
 

@@ -114,6 +114,88 @@ impl S3Store {
         Ok(data.into_bytes())
     }
 
+    pub async fn open(&self, key: &ObjectKey) -> Result<super::ObjectReader, StorageError> {
+        let answer = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key.as_str())
+            .send()
+            .await;
+        match answer {
+            Ok(object) => Ok(Box::pin(object.body.into_async_read())),
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => {
+                Err(StorageError::NotFound(key.to_string()))
+            }
+            Err(e) => Err(refused(e)),
+        }
+    }
+
+    /// Deletes the current objects under the prefix, then any older versions and delete
+    /// markers (a bucket with versioning keeps those; a store without versioning support
+    /// answers the version listing with an error, which is fine: it keeps none).
+    pub async fn delete_prefix(&self, prefix: &ObjectKey) -> Result<u64, StorageError> {
+        let objects = self.list(prefix).await?;
+        for object in &objects {
+            self.client
+                .delete_object()
+                .bucket(&self.bucket)
+                .key(&object.key)
+                .send()
+                .await
+                .map_err(refused)?;
+        }
+        let mut versions: Vec<(String, String)> = Vec::new();
+        let (mut key_marker, mut version_marker) = (None::<String>, None::<String>);
+        loop {
+            let answer = self
+                .client
+                .list_object_versions()
+                .bucket(&self.bucket)
+                .prefix(format!("{prefix}/"))
+                .set_key_marker(key_marker.take())
+                .set_version_id_marker(version_marker.take())
+                .send()
+                .await;
+            let page = match answer {
+                Ok(page) => page,
+                Err(e) => {
+                    tracing::debug!(error = %refused(e), "the store lists no object versions");
+                    break;
+                }
+            };
+            for v in page.versions() {
+                if let (Some(k), Some(id)) = (v.key(), v.version_id()) {
+                    versions.push((k.to_owned(), id.to_owned()));
+                }
+            }
+            for m in page.delete_markers() {
+                if let (Some(k), Some(id)) = (m.key(), m.version_id()) {
+                    versions.push((k.to_owned(), id.to_owned()));
+                }
+            }
+            if page.is_truncated() != Some(true) {
+                break;
+            }
+            key_marker = page.next_key_marker().map(str::to_owned);
+            version_marker = page.next_version_id_marker().map(str::to_owned);
+            if key_marker.is_none() && version_marker.is_none() {
+                break;
+            }
+        }
+        for (key, version) in versions.into_iter().filter(|(_, v)| v != "null") {
+            self.client
+                .delete_object()
+                .bucket(&self.bucket)
+                .key(key)
+                .version_id(version)
+                .send()
+                .await
+                .map_err(refused)?;
+        }
+        Ok(objects.len() as u64)
+    }
+
     pub async fn delete(&self, key: &ObjectKey) -> Result<(), StorageError> {
         self.client
             .delete_object()

@@ -475,6 +475,10 @@ async fn one_op(
     if let Err(r) = authorize(user.role, &op.body) {
         return reject(r);
     }
+    // Business details are sealed at rest; an op body would keep them in plaintext.
+    if let Err(r) = crate::crypto::refuse_plain_business(&op.body) {
+        return reject(r);
+    }
 
     // An op delivered before (in an earlier push, or earlier in this one).
     if let Some(stored) = batch.answered.get(&op.op_id) {

@@ -50,6 +50,23 @@ pub struct TestServer {
 }
 
 impl TestServer {
+    /// A server started by a test's own setup (see `spawn_server`).
+    pub fn from_parts(
+        url: String,
+        pool: PgPool,
+        storage: Storage,
+        shutdown: tokio::sync::oneshot::Sender<()>,
+        task: tokio::task::JoinHandle<()>,
+    ) -> Self {
+        Self {
+            url,
+            pool,
+            storage,
+            shutdown: Some(shutdown),
+            task,
+        }
+    }
+
     pub async fn stop(mut self) {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
@@ -101,6 +118,7 @@ pub async fn start(pwa_dir: &Path, backend: Backend) -> TestServer {
     let settings = settings_with(&[
         ("PRINTSTALL_PWA_DIR", pwa_dir.to_str().unwrap()),
         ("PRINTSTALL_JWT_SECRET", TEST_JWT_SECRET),
+        ("PRINTSTALL_ENCRYPTION_KEYS", TEST_ENCRYPTION_KEYS),
     ]);
     let state = AppState::new(pool.clone(), storage.clone(), settings).unwrap();
     let (tx, task) = spawn_server(listener, state);
@@ -114,6 +132,9 @@ pub async fn start(pwa_dir: &Path, backend: Backend) -> TestServer {
 }
 
 pub const TEST_JWT_SECRET: &str = "test-jwt-secret-not-for-production";
+/// One key (id `test`) sealing business details in tests that name no data folder.
+pub const TEST_ENCRYPTION_KEYS: &str =
+    "test:7465737420656e6372797074696f6e206b6579206e6f7420666f722070726f64";
 
 /// Serves the real router on 127.0.0.1:0 over `pool` (a fresh `#[sqlx::test]` database with
 /// the migrations applied); request transactions connect as `printstall_app` to the same
