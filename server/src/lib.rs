@@ -6,6 +6,7 @@ pub mod api;
 pub mod app;
 pub mod auth;
 pub mod db;
+pub mod email;
 pub mod embedded_pg;
 pub mod error;
 pub mod routes;

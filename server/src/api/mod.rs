@@ -37,6 +37,10 @@ pub struct ApiState {
     pub storage: Storage,
     /// Bytes of files one shop may store (`PRINTSTALL_SHOP_QUOTA_BYTES`).
     pub shop_quota_bytes: u64,
+    /// External sign-in (OpenID Connect), when configured.
+    pub oidc: Option<Arc<auth::oidc::OidcVerifier>>,
+    /// Outgoing mail, when SMTP is configured.
+    pub mailer: Option<Arc<crate::email::Mailer>>,
 }
 
 /// A router that remembers every `(method, path)` it mounts.
@@ -71,6 +75,8 @@ impl Routes {
 fn all_routes() -> Routes {
     let r = Routes::new();
     let r = auth::routes(r);
+    let r = auth::password_reset::routes(r);
+    let r = crate::email::digest::routes(r);
     let r = shop::routes(r);
     let r = products::routes(r);
     let r = sales::routes(r);
