@@ -210,7 +210,7 @@ async fn serve(settings: Settings) -> Result<(), String> {
     .await;
     let state = match started {
         Ok(storage) => {
-            print_configuration(&settings, &database, &storage, &base_url);
+            print_configuration(&settings, &database, &storage);
             let state =
                 AppState::new(database.pool.clone(), storage, settings).map_err(|e| e.to_string());
             match state {
@@ -253,6 +253,8 @@ async fn serve(settings: Settings) -> Result<(), String> {
         Some(mailer) => println!("  email:     {}", mailer.describe()),
         None => println!("  email:     off (no SMTP_HOST; invite codes are handed over in person)"),
     }
+    // Last: tests and scripts read up to this line.
+    println!("  listening: {base_url}");
     let served = app::serve(state, listener, app::shutdown_signal()).await;
     database.close().await;
     served.map_err(|e| format!("the server stopped: {e}"))
@@ -262,7 +264,6 @@ fn print_configuration(
     settings: &Settings,
     database: &Database,
     storage: &printstall_server::storage::Storage,
-    base_url: &str,
 ) {
     let db_line = match &database.embedded {
         Some(_) => format!(
@@ -276,5 +277,4 @@ fn print_configuration(
     println!("  database:  {db_line}");
     println!("  files:     {}", storage.describe());
     println!("  web app:   {}", settings.pwa_dir.display());
-    println!("  listening: {base_url}");
 }
