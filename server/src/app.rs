@@ -52,6 +52,7 @@ pub enum StartError {
     DataDir { path: String, detail: String },
     #[error(transparent)]
     Crypto(#[from] crate::crypto::CryptoError),
+    Email(#[from] crate::email::EmailError),
 }
 
 /// The database the server uses, and the embedded cluster when it started one.
@@ -178,6 +179,14 @@ pub fn jwt_secret(settings: &Settings) -> Result<Secret, StartError> {
     read_or_create_secret(&settings.data_dir.join("jwt.key"))
 }
 
+/// How people reach this server: `PRINTSTALL_PUBLIC_URL`, else `http://HOST:PORT`.
+pub fn public_url(settings: &Settings) -> String {
+    settings
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{}:{}", settings.host, settings.port))
+}
+
 impl AppState {
     /// Builds the state once at start: the API's app pool (`printstall_app`, connected
     /// lazily), the token keys and the sign-in rate limiter, shared by every router.
@@ -193,6 +202,17 @@ impl AppState {
             storage: storage.clone(),
             shop_quota_bytes: settings.shop_quota_bytes,
             crypto,
+            oidc: settings
+                .oidc
+                .as_ref()
+                .map(|o| Arc::new(crate::auth::oidc::OidcVerifier::new(o))),
+            mailer: match &settings.smtp {
+                Some(smtp) => Some(Arc::new(crate::email::Mailer::new(
+                    smtp,
+                    &public_url(&settings),
+                )?)),
+                None => None,
+            },
         };
         Ok(Self {
             db,

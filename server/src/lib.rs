@@ -9,6 +9,7 @@ pub mod auth;
 pub mod backup;
 pub mod crypto;
 pub mod db;
+pub mod email;
 pub mod embedded_pg;
 pub mod erase;
 pub mod error;

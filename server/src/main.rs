@@ -39,6 +39,13 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Mail the low-stock and low-filament digest to the owners of every shop that switched
+    /// it on (PUT /api/v1/shop/digest). Run it from cron or a systemd timer, e.g. daily.
+    Digest {
+        /// Only this shop (its id).
+        #[arg(long)]
+        shop: Option<uuid::Uuid>,
+    },
     /// Manage the embedded PostgreSQL cluster (used when DATABASE_URL is unset).
     Db {
         #[command(subcommand)]
@@ -225,6 +232,7 @@ async fn run(command: Command) -> Result<(), String> {
             println!("{n} shop(s) have a new sync epoch; their devices will resync");
             Ok(())
         }
+        Command::Digest { shop } => digest(settings, shop).await,
         Command::Db { action } => {
             let dir_or_default = |dir: Option<PathBuf>| dir.unwrap_or(settings.data_dir.clone());
             match action {
@@ -254,6 +262,40 @@ async fn run(command: Command) -> Result<(), String> {
     }
 }
 
+async fn digest(settings: Settings, shop: Option<uuid::Uuid>) -> Result<(), String> {
+    let Some(smtp) = &settings.smtp else {
+        return Err(format!(
+            "{}; set them to send the digest",
+            printstall_server::email::EMAIL_OFF
+        ));
+    };
+    let mailer = printstall_server::email::Mailer::new(smtp, &app::public_url(&settings))
+        .map_err(|e| e.to_string())?;
+    let database = Database::open(&settings).await.map_err(|e| e.to_string())?;
+    let result = async {
+        db::migrate(&database.pool)
+            .await
+            .map_err(|e| e.to_string())?;
+        printstall_server::email::digest::send_digests(&database.pool, &mailer, shop)
+            .await
+            .map_err(|e| format!("the digest could not be read from the database: {e}"))
+    }
+    .await;
+    database.close().await;
+    let report = result?;
+    println!(
+        "digest: {} shop(s) asked for it, {} message(s) sent, {} shop(s) with nothing low",
+        report.shops, report.sent, report.nothing_low
+    );
+    if report.failed > 0 {
+        return Err(format!(
+            "{} message(s) were not taken by the SMTP server (see the log)",
+            report.failed
+        ));
+    }
+    Ok(())
+}
+
 async fn serve(settings: Settings) -> Result<(), String> {
     app::check_pwa_built(&settings).map_err(|e| e.to_string())?;
     let listener = app::bind(&settings).await.map_err(|e| e.to_string())?;
@@ -279,8 +321,8 @@ async fn serve(settings: Settings) -> Result<(), String> {
             match state {
                 Ok(state) => match state.check_app_role().await {
                     Ok(()) => {
-                        // Printed last: "listening" is the line that says the server is up.
-                        print_configuration(&settings, &database, &state, &base_url);
+                        // The configuration; "listening" comes last, after sign-in and email.
+                        print_configuration(&settings, &database, &state);
                         after_start(&database, &state).await.map(|()| state)
                     }
                     Err(e) => Err(e.to_string()),
@@ -297,6 +339,30 @@ async fn serve(settings: Settings) -> Result<(), String> {
             return Err(e);
         }
     };
+    if let Some(verifier) = &state.api.oidc {
+        match verifier.load().await {
+            Ok(n) => println!(
+                "  sign-in:   built-in accounts and {} ({n} keys)",
+                verifier.describe()
+            ),
+            Err(e) => {
+                let from_file = state.settings.oidc.as_ref().is_some_and(|o| {
+                    matches!(o.jwks, printstall_server::settings::JwksSource::File(_))
+                });
+                if from_file {
+                    database.close().await;
+                    return Err(format!("external sign-in: {e}"));
+                }
+                tracing::warn!(error = %e, "external sign-in: the provider's keys cannot be fetched yet; its tokens are refused until they can");
+            }
+        }
+    }
+    match &state.api.mailer {
+        Some(mailer) => println!("  email:     {}", mailer.describe()),
+        None => println!("  email:     off (no SMTP_HOST; invite codes are handed over in person)"),
+    }
+    // Last: tests and scripts read up to this line.
+    println!("  listening: {base_url}");
     let served = app::serve(state, listener, app::shutdown_signal()).await;
     database.close().await;
     served.map_err(|e| format!("the server stopped: {e}"))
@@ -327,7 +393,7 @@ async fn after_start(database: &Database, state: &AppState) -> Result<(), String
     Ok(())
 }
 
-fn print_configuration(settings: &Settings, database: &Database, state: &AppState, base_url: &str) {
+fn print_configuration(settings: &Settings, database: &Database, state: &AppState) {
     let storage = &state.storage;
     let db_line = match &database.embedded {
         Some(_) => format!(
@@ -342,5 +408,4 @@ fn print_configuration(settings: &Settings, database: &Database, state: &AppStat
     println!("  files:     {}", storage.describe());
     println!("  web app:   {}", settings.pwa_dir.display());
     println!("  encryption: {}", state.api.crypto.describe());
-    println!("  listening: {base_url}");
 }

@@ -30,6 +30,19 @@ pub const KEYS: &[&str] = &[
     "PRINTSTALL_METRICS_TOKEN",
     "SENTRY_DSN",
     "PRINTSTALL_ENCRYPTION_KEYS",
+    "OIDC_ISSUER",
+    "OIDC_AUDIENCE",
+    "OIDC_JWKS_URL",
+    "OIDC_JWKS_FILE",
+    "OIDC_JWKS_MIN_REFRESH_SECONDS",
+    "OIDC_NEW_SHOP_CURRENCY",
+    "OIDC_NEW_SHOP_TIME_ZONE",
+    "SMTP_HOST",
+    "SMTP_PORT",
+    "SMTP_TLS",
+    "SMTP_USERNAME",
+    "SMTP_PASSWORD",
+    "SMTP_FROM",
 ];
 
 /// Default storage quota of one shop: 5 GiB.
@@ -54,6 +67,12 @@ pub enum SettingsError {
         "S3 storage is half configured: {missing} missing (set all of S3_ENDPOINT, S3_BUCKET, S3_ACCESS_KEY_ID, S3_SECRET_ACCESS_KEY, or none for the local file store)"
     )]
     IncompleteS3 { missing: String },
+    #[error(
+        "external sign-in is half configured: {missing} (set OIDC_ISSUER, OIDC_AUDIENCE and one of OIDC_JWKS_URL or OIDC_JWKS_FILE, or none of them)"
+    )]
+    IncompleteOidc { missing: String },
+    #[error("email is half configured: {missing} (set SMTP_HOST and SMTP_FROM, or neither)")]
+    IncompleteSmtp { missing: String },
 }
 
 #[derive(Debug, Clone)]
@@ -73,6 +92,53 @@ pub enum StorageSettings {
         dir: PathBuf,
     },
     S3(S3Settings),
+}
+
+/// Where the external provider's signing keys (a JWK set) come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JwksSource {
+    /// Fetched over HTTP(S) (the provider's `jwks_uri`), again when a token names an unknown key.
+    Url(String),
+    /// Read from a file, again when a token names an unknown key.
+    File(PathBuf),
+}
+
+/// External sign-in with an OpenID Connect provider's access tokens (RS256 or ES256).
+#[derive(Debug, Clone)]
+pub struct OidcSettings {
+    /// The `iss` claim every token must carry, exactly.
+    pub issuer: String,
+    /// A value the token's `aud` claim must contain.
+    pub audience: String,
+    pub jwks: JwksSource,
+    /// Fetch the keys again for an unknown `kid` at most this often (seconds).
+    pub jwks_min_refresh_seconds: u64,
+    /// Currency and time zone of the shop made for a person seen for the first time.
+    pub new_shop_currency: String,
+    pub new_shop_time_zone: String,
+}
+
+/// How the connection to the SMTP server is protected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SmtpTls {
+    /// Plain connection upgraded with STARTTLS (required), usually port 587.
+    StartTls,
+    /// TLS from the first byte, usually port 465.
+    Tls,
+    /// No encryption: only for a relay on the same machine or a test server.
+    None,
+}
+
+/// Outgoing mail (invitations, password resets, the digest).
+#[derive(Debug, Clone)]
+pub struct SmtpSettings {
+    pub host: String,
+    pub port: u16,
+    pub tls: SmtpTls,
+    pub username: Option<String>,
+    pub password: Option<Secret>,
+    /// The sender, e.g. `PrintStall <printstall@example.com>`.
+    pub from: String,
 }
 
 #[derive(Clone)]
@@ -105,6 +171,10 @@ pub struct Settings {
     /// Key ring sealing the shop's business details (`id:key,...`, the last one seals);
     /// `None`: generated once and kept in `data_dir` (see `crypto`).
     pub encryption_keys: Option<Secret>,
+    /// External sign-in; `None`: only the built-in accounts.
+    pub oidc: Option<OidcSettings>,
+    /// Outgoing mail; `None`: email is off (invite codes still work when handed over).
+    pub smtp: Option<SmtpSettings>,
 }
 
 impl fmt::Debug for Settings {
@@ -137,6 +207,8 @@ impl fmt::Debug for Settings {
             .field("metrics_token", &self.metrics_token)
             .field("sentry_dsn", &self.sentry_dsn)
             .field("encryption_keys", &self.encryption_keys)
+            .field("oidc", &self.oidc)
+            .field("smtp", &self.smtp)
             .finish()
     }
 }
@@ -197,6 +269,8 @@ impl Settings {
                 });
             }
         };
+        let oidc = oidc_settings(&get)?;
+        let smtp = smtp_settings(&get)?;
         Ok(Self {
             hsts,
             metrics_token: get("PRINTSTALL_METRICS_TOKEN").map(Secret::new),
@@ -213,8 +287,155 @@ impl Settings {
             encryption_keys: get("PRINTSTALL_ENCRYPTION_KEYS").map(Secret::new),
             data_dir,
             storage,
+            oidc,
+            smtp,
         })
     }
+}
+
+fn oidc_settings(
+    get: &dyn Fn(&str) -> Option<String>,
+) -> Result<Option<OidcSettings>, SettingsError> {
+    let issuer = get("OIDC_ISSUER");
+    let audience = get("OIDC_AUDIENCE");
+    let url = get("OIDC_JWKS_URL");
+    let file = get("OIDC_JWKS_FILE");
+    if issuer.is_none() && audience.is_none() && url.is_none() && file.is_none() {
+        return Ok(None);
+    }
+    let mut missing = Vec::new();
+    if issuer.is_none() {
+        missing.push("OIDC_ISSUER missing");
+    }
+    if audience.is_none() {
+        missing.push("OIDC_AUDIENCE missing");
+    }
+    match (&url, &file) {
+        (None, None) => missing.push("OIDC_JWKS_URL or OIDC_JWKS_FILE missing"),
+        (Some(_), Some(_)) => {
+            missing.push("both OIDC_JWKS_URL and OIDC_JWKS_FILE set (choose one)")
+        }
+        _ => {}
+    }
+    if !missing.is_empty() {
+        return Err(SettingsError::IncompleteOidc {
+            missing: missing.join(", "),
+        });
+    }
+    let jwks = match (url, file) {
+        (Some(url), _) => {
+            if !(url.starts_with("https://") || url.starts_with("http://")) {
+                return Err(SettingsError::Invalid {
+                    key: "OIDC_JWKS_URL",
+                    value: url,
+                    expected: "a URL starting with https:// (or http:// for a provider on this machine)",
+                });
+            }
+            JwksSource::Url(url)
+        }
+        (None, file) => JwksSource::File(PathBuf::from(file.unwrap_or_default())),
+    };
+    let jwks_min_refresh_seconds = match get("OIDC_JWKS_MIN_REFRESH_SECONDS") {
+        None => 60,
+        Some(v) => v.parse().map_err(|_| SettingsError::Invalid {
+            key: "OIDC_JWKS_MIN_REFRESH_SECONDS",
+            value: v.clone(),
+            expected: "a number of seconds, e.g. 60",
+        })?,
+    };
+    let new_shop_currency = get("OIDC_NEW_SHOP_CURRENCY").unwrap_or_else(|| "EUR".into());
+    if new_shop_currency
+        .parse::<printstall_core::money::Currency>()
+        .is_err()
+    {
+        return Err(SettingsError::Invalid {
+            key: "OIDC_NEW_SHOP_CURRENCY",
+            value: new_shop_currency,
+            expected: "an ISO 4217 currency code such as EUR or USD",
+        });
+    }
+    let new_shop_time_zone = get("OIDC_NEW_SHOP_TIME_ZONE").unwrap_or_else(|| "UTC".into());
+    if printstall_core::domain::shop::validate_time_zone("time_zone", &new_shop_time_zone).is_err()
+    {
+        return Err(SettingsError::Invalid {
+            key: "OIDC_NEW_SHOP_TIME_ZONE",
+            value: new_shop_time_zone,
+            expected: "an IANA time zone such as Europe/Berlin or UTC",
+        });
+    }
+    Ok(Some(OidcSettings {
+        issuer: issuer.unwrap_or_default(),
+        audience: audience.unwrap_or_default(),
+        jwks,
+        jwks_min_refresh_seconds,
+        new_shop_currency,
+        new_shop_time_zone,
+    }))
+}
+
+fn smtp_settings(
+    get: &dyn Fn(&str) -> Option<String>,
+) -> Result<Option<SmtpSettings>, SettingsError> {
+    let (host, from) = match (get("SMTP_HOST"), get("SMTP_FROM")) {
+        (None, None) => return Ok(None),
+        (Some(h), Some(f)) => (h, f),
+        (None, Some(_)) => {
+            return Err(SettingsError::IncompleteSmtp {
+                missing: "SMTP_HOST missing".into(),
+            });
+        }
+        (Some(_), None) => {
+            return Err(SettingsError::IncompleteSmtp {
+                missing: "SMTP_FROM missing".into(),
+            });
+        }
+    };
+    let tls = match get("SMTP_TLS").as_deref() {
+        None | Some("starttls") => SmtpTls::StartTls,
+        Some("tls") => SmtpTls::Tls,
+        Some("none") => SmtpTls::None,
+        Some(other) => {
+            return Err(SettingsError::Invalid {
+                key: "SMTP_TLS",
+                value: other.to_owned(),
+                expected: "starttls, tls, or none (none only for a relay on this machine)",
+            });
+        }
+    };
+    let port = match get("SMTP_PORT") {
+        None => match tls {
+            SmtpTls::StartTls => 587,
+            SmtpTls::Tls => 465,
+            SmtpTls::None => 25,
+        },
+        Some(v) => v.parse().map_err(|_| SettingsError::Invalid {
+            key: "SMTP_PORT",
+            value: v.clone(),
+            expected: "a port number from 1 to 65535",
+        })?,
+    };
+    if from.parse::<lettre::message::Mailbox>().is_err() {
+        return Err(SettingsError::Invalid {
+            key: "SMTP_FROM",
+            value: from,
+            expected: "an address such as printstall@example.com or PrintStall <printstall@example.com>",
+        });
+    }
+    let username = get("SMTP_USERNAME");
+    let password = get("SMTP_PASSWORD").map(Secret::new);
+    if username.is_some() != password.is_some() {
+        return Err(SettingsError::IncompleteSmtp {
+            missing: "SMTP_USERNAME and SMTP_PASSWORD go together".into(),
+        });
+    }
+    Ok(Some(SmtpSettings {
+        host,
+        port,
+        tls,
+        username,
+        password,
+        from,
+    }))
 }
 
 fn storage_settings(
@@ -342,6 +563,57 @@ mod tests {
             err.to_string(),
             "PORT=\"eighty\" is not valid: a port number from 0 to 65535"
         );
+    }
+
+    #[test]
+    fn external_sign_in_and_email_are_all_or_nothing() {
+        let s = Settings::from_values(&HashMap::new()).unwrap();
+        assert!(s.oidc.is_none() && s.smtp.is_none());
+        let err = Settings::from_values(&values(&[("OIDC_ISSUER", "https://id.example.com/")]))
+            .unwrap_err();
+        assert!(err.to_string().contains("OIDC_AUDIENCE missing"), "{err}");
+        let err = Settings::from_values(&values(&[
+            ("OIDC_ISSUER", "https://id.example.com/"),
+            ("OIDC_AUDIENCE", "printstall"),
+            ("OIDC_JWKS_URL", "https://id.example.com/jwks"),
+            ("OIDC_JWKS_FILE", "/etc/jwks.json"),
+        ]))
+        .unwrap_err();
+        assert!(err.to_string().contains("choose one"), "{err}");
+        let s = Settings::from_values(&values(&[
+            ("OIDC_ISSUER", "https://id.example.com/"),
+            ("OIDC_AUDIENCE", "printstall"),
+            ("OIDC_JWKS_FILE", "/etc/jwks.json"),
+        ]))
+        .unwrap();
+        let oidc = s.oidc.unwrap();
+        assert_eq!(oidc.jwks, JwksSource::File("/etc/jwks.json".into()));
+        assert_eq!(
+            (
+                oidc.new_shop_currency.as_str(),
+                oidc.new_shop_time_zone.as_str()
+            ),
+            ("EUR", "UTC")
+        );
+        let err = Settings::from_values(&values(&[("SMTP_HOST", "127.0.0.1")])).unwrap_err();
+        assert!(err.to_string().contains("SMTP_FROM missing"), "{err}");
+        let s = Settings::from_values(&values(&[
+            ("SMTP_HOST", "mail.example.com"),
+            ("SMTP_FROM", "PrintStall <stall@example.com>"),
+            ("SMTP_USERNAME", "stall"),
+            ("SMTP_PASSWORD", "mailsecret"),
+        ]))
+        .unwrap();
+        let smtp = s.smtp.clone().unwrap();
+        assert_eq!((smtp.port, smtp.tls), (587, SmtpTls::StartTls));
+        assert!(!format!("{s:?}").contains("mailsecret"));
+        let err = Settings::from_values(&values(&[
+            ("SMTP_HOST", "127.0.0.1"),
+            ("SMTP_FROM", "stall@example.com"),
+            ("SMTP_TLS", "ssl"),
+        ]))
+        .unwrap_err();
+        assert!(err.to_string().contains("SMTP_TLS"), "{err}");
     }
 
     #[test]

@@ -132,6 +132,11 @@ async fn every_route_with_another_shops_token(pool: PgPool) {
             ("POST", "/account/delete"),
             (Some(json!({"password": "wrong password"})), 403),
         ),
+        (("GET", "/shop/digest"), (None, 200)),
+        (
+            ("PUT", "/shop/digest"),
+            (Some(json!({"enabled": false, "low_filament_cg": 1000})), 200),
+        ),
         (("GET", "/products"), (None, 200)),
         (
             ("POST", "/products"),
@@ -495,8 +500,13 @@ async fn every_route_refuses_malformed_requests(pool: PgPool) {
             let ok = status == 422 || (path.contains("{id}") && status == 404);
             assert!(ok, "{method} {path}: {status} {err}");
         }
-        // Lists only (the shop and the export zip take no list parameters).
-        if method == "GET" && !path.contains("{id}") && path != "/shop" && path != "/export" {
+        // Lists only (the shop, the export zip and the digest setting take no list parameters).
+        if method == "GET"
+            && !path.contains("{id}")
+            && path != "/shop"
+            && path != "/export"
+            && path != "/shop/digest"
+        {
             for (query, code) in [
                 ("limit=0", 422),
                 ("limit=201", 422),

@@ -26,6 +26,7 @@ const SHOP_TABLES: &[&str] = &[
     "stock_entry",
     "invite",
     "audit_log",
+    "shop_digest",
 ];
 
 struct Seeded {
@@ -88,6 +89,11 @@ async fn seed(pool: &PgPool) -> Seeded {
             .unwrap();
         sqlx::query("insert into model (id, shop_id, name, source_site, licence_name, licence_allows_selling) values ($1, $2, 'Rex', 'own', 'own', true)")
             .bind(Uuid::now_v7())
+            .bind(shop)
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        sqlx::query("insert into shop_digest (shop_id, enabled) values ($1, true)")
             .bind(shop)
             .execute(&mut *tx)
             .await
@@ -297,6 +303,8 @@ async fn ledgers_are_append_only_for_the_app_role(pool: PgPool) {
         "delete from sale",
         "update sale set total = 0",
         "select count(*) from refresh_token",
+        "select count(*) from password_reset",
+        "select count(*) from external_identity",
     ] {
         let mut tx = conn.begin().await.unwrap();
         set(&mut tx, s.shop_a, s.user_a).await;

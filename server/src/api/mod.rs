@@ -39,6 +39,10 @@ pub struct ApiState {
     pub shop_quota_bytes: u64,
     /// Seals the shop's business details at rest (issue 7, `crate::crypto`).
     pub crypto: Arc<crate::crypto::KeyRing>,
+    /// External sign-in (OpenID Connect), when configured.
+    pub oidc: Option<Arc<auth::oidc::OidcVerifier>>,
+    /// Outgoing mail, when SMTP is configured.
+    pub mailer: Option<Arc<crate::email::Mailer>>,
 }
 
 /// A router that remembers every `(method, path)` it mounts.
@@ -73,6 +77,8 @@ impl Routes {
 fn all_routes() -> Routes {
     let r = Routes::new();
     let r = auth::routes(r);
+    let r = auth::password_reset::routes(r);
+    let r = crate::email::digest::routes(r);
     let r = shop::routes(r);
     let r = products::routes(r);
     let r = sales::routes(r);

@@ -59,7 +59,7 @@ pub const OPERATIONS: &[(&str, &str, &str, &str, bool)] = &[
         "POST",
         "/auth/invites",
         "auth",
-        "Make a one-time invite code (owner)",
+        "Make a one-time invite code (owner); with {email} it is also mailed",
         true,
     ),
     (
@@ -125,6 +125,34 @@ pub const OPERATIONS: &[(&str, &str, &str, &str, bool)] = &[
         "erasure",
         "Delete the account (password; bearer token, or email when it has no shop left)",
         false,
+    ),
+    (
+        "POST",
+        "/auth/password-reset/request",
+        "auth",
+        "Mail a single-use password reset link (202 whether or not the account exists; 400 email_off without SMTP)",
+        false,
+    ),
+    (
+        "POST",
+        "/auth/password-reset",
+        "auth",
+        "Set a new password with a reset link's token; every session ends",
+        false,
+    ),
+    (
+        "GET",
+        "/shop/digest",
+        "shop",
+        "The low-stock and low-filament digest setting (owner)",
+        true,
+    ),
+    (
+        "PUT",
+        "/shop/digest",
+        "shop",
+        "Switch the digest on or off, set the filament threshold (owner; 400 email_off without SMTP)",
+        true,
     ),
     (
         "GET",

@@ -8,6 +8,8 @@
 //! still setting `app.shop_id` / `app.user_id` for the forced row-level-security tables.
 
 pub mod csrf;
+pub mod oidc;
+pub mod password_reset;
 pub mod rate_limit;
 pub mod sessions;
 pub mod tokens;
@@ -39,7 +41,8 @@ use crate::tenancy;
 pub const REFRESH_COOKIE: &str = "printstall_refresh";
 const COOKIE_PATH: &str = "/api/v1/auth";
 
-/// The signed-in member, from a valid access token. Missing or bad tokens are 401 with
+/// The signed-in member, from a valid access token: a built-in one, or one of the external
+/// OpenID Connect provider when configured ([`oidc`]). Missing or bad tokens are 401 with
 /// `WWW-Authenticate: Bearer`. The role is the one at sign-in (tokens live 15 minutes).
 #[derive(Debug, Clone, Copy)]
 pub struct AuthUser {
@@ -64,13 +67,25 @@ impl FromRequestParts<ApiState> for AuthUser {
             .strip_prefix("Bearer ")
             .or_else(|| header.strip_prefix("bearer "))
             .ok_or(ApiError::Unauthorized)?;
-        let claims = verify_token(state, token.trim()).await?;
-        Ok(Self {
+        authenticate(state, token.trim()).await
+    }
+}
+
+/// The member `token` stands for: a built-in access token (whose session must not have
+/// ended), else (when configured) an external provider's token.
+pub async fn authenticate(state: &ApiState, token: &str) -> Result<AuthUser, ApiError> {
+    if let Some(claims) = state.keys.check(token) {
+        let claims = session_still_open(state, claims).await?;
+        return Ok(AuthUser {
             user_id: claims.sub,
             shop_id: claims.shop,
             role: claims.role,
             session_id: claims.sid,
-        })
+        });
+    }
+    match &state.oidc {
+        Some(verifier) => oidc::authenticate(state, verifier, token).await,
+        None => Err(ApiError::Unauthorized),
     }
 }
 
@@ -78,6 +93,15 @@ impl FromRequestParts<ApiState> for AuthUser {
 /// that its session was not ended since it was issued.
 pub async fn verify_token(state: &ApiState, token: &str) -> Result<tokens::Claims, ApiError> {
     let claims = state.keys.check(token).ok_or(ApiError::Unauthorized)?;
+    session_still_open(state, claims).await
+}
+
+/// Claims whose signature checked: names the member in the request's span and refuses a
+/// token whose session was ended.
+async fn session_still_open(
+    state: &ApiState,
+    claims: tokens::Claims,
+) -> Result<tokens::Claims, ApiError> {
     // Signed by us: name the member in this request's logs and error reports.
     tracing::Span::current().record("user_id", tracing::field::display(claims.sub));
     crate::telemetry::set_user(claims.sub);
@@ -605,11 +629,45 @@ pub struct InviteOut {
     pub role: Role,
     #[serde(with = "time::serde::rfc3339")]
     pub expires_at: OffsetDateTime,
+    /// Whether the code was mailed to the `email` of the request.
+    pub emailed: bool,
+    /// Why it was not, when an `email` was given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email_note: Option<String>,
 }
 
-/// `POST /auth/invites`: a one-time code that lets a helper join the shop as a seller.
-async fn invite(State(state): State<ApiState>, auth: AuthUser) -> Result<Response, AuthFail> {
+/// The optional body of `POST /auth/invites`: where to mail the code.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InviteIn {
+    #[serde(default)]
+    pub email: Option<String>,
+}
+
+/// `POST /auth/invites`: a one-time code that lets a helper join the shop as a seller; with
+/// `{"email"}` it is also mailed there (when the server has SMTP; the code is answered
+/// either way).
+async fn invite(
+    State(state): State<ApiState>,
+    auth: AuthUser,
+    body: axum::body::Bytes,
+) -> Result<Response, AuthFail> {
     require(&auth, Action::ManageMembers)?;
+    let input: InviteIn = if body.iter().all(u8::is_ascii_whitespace) {
+        InviteIn::default()
+    } else {
+        serde_json::from_slice(&body).map_err(|e| ApiError::Unprocessable {
+            message: format!("send {{}} or {{\"email\": \"…\"}}: {e}"),
+            field: None,
+        })?
+    };
+    let mail_to = match input.email.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(e) => {
+            member::validate_email("email", e).map_err(invalid)?;
+            Some(member::normalize_email(e))
+        }
+    };
     let code = tokens::new_invite_code();
     let id = Uuid::now_v7();
     let expires_at = OffsetDateTime::now_utc() + time::Duration::days(tokens::INVITE_TTL_DAYS);
@@ -626,12 +684,58 @@ async fn invite(State(state): State<ApiState>, auth: AuthUser) -> Result<Respons
     .execute(&mut *tx)
     .await
     .map_err(db)?;
+    let names = sqlx::query(
+        r#"select s.name as shop, u.display_name as inviter
+           from shop s, app_user u where s.id = $1 and u.id = $2"#,
+    )
+    .bind(auth.shop_id)
+    .bind(auth.user_id)
+    .fetch_optional(&mut *tx)
+    .await
+    .map_err(db)?;
     tx.commit().await.map_err(db)?;
+    let (emailed, email_note) = match (mail_to, &state.mailer, names) {
+        (None, _, _) => (false, None),
+        (Some(_), None, _) => (
+            false,
+            Some(format!(
+                "{}; give the code yourself",
+                crate::email::EMAIL_OFF
+            )),
+        ),
+        (Some(to), Some(mailer), names) => {
+            let (shop, inviter) = names
+                .map(|r| (r.get::<String, _>("shop"), r.get::<String, _>("inviter")))
+                .unwrap_or_else(|| ("a shop".into(), "The owner".into()));
+            let text = crate::email::messages::invitation(
+                mailer.public_url(),
+                &shop,
+                &inviter,
+                &code,
+                expires_at,
+            );
+            match mailer.send(&to, &text.subject, text.body).await {
+                Ok(()) => (true, None),
+                Err(e) => {
+                    tracing::warn!(error = %e, "an invitation could not be mailed");
+                    (
+                        false,
+                        Some(
+                            "the mail server did not take the message; give the code yourself"
+                                .into(),
+                        ),
+                    )
+                }
+            }
+        }
+    };
     let out = InviteOut {
         id,
         code,
         role: Role::Seller,
         expires_at,
+        emailed,
+        email_note,
     };
     Ok((StatusCode::CREATED, axum::Json(out)).into_response())
 }

@@ -171,11 +171,13 @@ pub async fn handler(
     let token = from_header
         .or(q.access_token.as_deref())
         .ok_or(SyncError::Api(ApiError::Unauthorized))?;
-    let claims = crate::auth::verify_token(&st.api, token).await?;
-    let shop = claims.shop;
+    let member = crate::auth::authenticate(&st.api, token)
+        .await
+        .map_err(SyncError::Api)?;
+    let shop = member.shop_id;
     let rx = st.hub.subscribe().await;
     let stopping = st.hub.stopping.subscribe();
-    let mut tx = crate::tenancy::begin(&st.api.app, shop, claims.sub).await?;
+    let mut tx = crate::tenancy::begin(&st.api.app, shop, member.user_id).await?;
     let version: i64 = sqlx::query_scalar(
         r#"select coalesce((select version from shop_sync where shop_id = $1), 0)"#,
     )
