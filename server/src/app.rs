@@ -188,6 +188,9 @@ impl AppState {
             limiter: Arc::new(crate::auth::RateLimiter::default()),
             storage: storage.clone(),
             shop_quota_bytes: settings.shop_quota_bytes,
+            spoolman_root: crate::settings::spoolman_root(&settings.spoolman_path)
+                .unwrap_or("/spoolman")
+                .into(),
         };
         Ok(Self {
             db,
@@ -242,6 +245,10 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(routes::health::healthz))
         .merge(crate::api::router(state.api.clone()))
         .merge(crate::sync::router(state.api.clone()))
+        .merge(crate::spoolman::router(
+            state.api.clone(),
+            &state.settings.spoolman_path,
+        ))
         .merge(routes::files::router())
         .merge(routes::web_app::router(state.settings.pwa_dir.clone()))
         .layer(CompressionLayer::new().gzip(true).br(true))

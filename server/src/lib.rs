@@ -11,6 +11,7 @@ pub mod error;
 pub mod routes;
 pub mod secret;
 pub mod settings;
+pub mod spoolman;
 pub mod storage;
 pub mod sync;
 pub mod tenancy;

@@ -26,7 +26,27 @@ pub const KEYS: &[&str] = &[
     "S3_SECRET_ACCESS_KEY",
     "S3_PATH_STYLE",
     "PRINTSTALL_SHOP_QUOTA_BYTES",
+    "PRINTSTALL_SPOOLMAN_PATH",
 ];
+
+/// Default path of the Spoolman-compatible API.
+pub const DEFAULT_SPOOLMAN_PATH: &str = "/spoolman/api/v1";
+
+/// The address prefix that Spoolman clients are given for a Spoolman API path
+/// (`/spoolman/api/v1` -> `/spoolman`); `None` when the path does not end in `/api/v1`, or
+/// would put it under PrintStall's own `/api`.
+pub fn spoolman_root(path: &str) -> Option<&str> {
+    let root = path.strip_suffix("/api/v1")?;
+    let ok = root.starts_with('/')
+        && root.len() > 1
+        && root != "/api"
+        && !root.starts_with("/api/")
+        && !root.contains("//")
+        && root
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '/' | '-' | '_' | '.'));
+    ok.then_some(root)
+}
 
 /// Default storage quota of one shop: 5 GiB.
 pub const DEFAULT_SHOP_QUOTA_BYTES: u64 = 5 * 1024 * 1024 * 1024;
@@ -91,6 +111,8 @@ pub struct Settings {
     pub jwt_secret: Option<Secret>,
     /// Bytes of sliced files (all versions, plus uploads in progress) one shop may store.
     pub shop_quota_bytes: u64,
+    /// Where the Spoolman-compatible API for printers is served; ends in `/api/v1`.
+    pub spoolman_path: String,
 }
 
 impl fmt::Debug for Settings {
@@ -119,6 +141,7 @@ impl fmt::Debug for Settings {
             )
             .field("jwt_secret", &self.jwt_secret)
             .field("shop_quota_bytes", &self.shop_quota_bytes)
+            .field("spoolman_path", &self.spoolman_path)
             .finish()
     }
 }
@@ -162,6 +185,17 @@ impl Settings {
                 expected: "a number of bytes, e.g. 5368709120 for 5 GiB",
             })?,
         };
+        let spoolman_path = get("PRINTSTALL_SPOOLMAN_PATH")
+            .unwrap_or_else(|| DEFAULT_SPOOLMAN_PATH.into())
+            .trim_end_matches('/')
+            .to_owned();
+        if spoolman_root(&spoolman_path).is_none() {
+            return Err(SettingsError::Invalid {
+                key: "PRINTSTALL_SPOOLMAN_PATH",
+                value: spoolman_path,
+                expected: "a path ending in /api/v1 below a folder other than /api, e.g. /spoolman/api/v1 (Spoolman's clients add /api/v1 to the server address they are given)",
+            });
+        }
         let data_dir = PathBuf::from(get("PRINTSTALL_DATA_DIR").unwrap_or_else(|| ".data".into()));
         let storage = storage_settings(&get, &data_dir)?;
         Ok(Self {
@@ -174,6 +208,7 @@ impl Settings {
             app_database_url: get("APP_DATABASE_URL").map(Secret::new),
             jwt_secret: get("PRINTSTALL_JWT_SECRET").map(Secret::new),
             shop_quota_bytes,
+            spoolman_path,
             data_dir,
             storage,
         })
@@ -284,6 +319,20 @@ mod tests {
         assert!(s.database_url.is_none());
         assert!(matches!(s.storage, StorageSettings::Local { .. }));
         assert_eq!(s.shop_quota_bytes, 5 * 1024 * 1024 * 1024);
+    }
+
+    #[test]
+    fn reads_the_spoolman_path() {
+        let s = Settings::from_values(&values(&[])).unwrap();
+        assert_eq!(s.spoolman_path, "/spoolman/api/v1");
+        let s = Settings::from_values(&values(&[("PRINTSTALL_SPOOLMAN_PATH", "/printers/sm/api/v1/")]))
+            .unwrap();
+        assert_eq!(spoolman_root(&s.spoolman_path), Some("/printers/sm"));
+        for bad in ["/api/v1", "/spoolman", "/api/x/api/v1", "spoolman/api/v1"] {
+            let err = Settings::from_values(&values(&[("PRINTSTALL_SPOOLMAN_PATH", bad)]))
+                .unwrap_err();
+            assert!(err.to_string().contains("PRINTSTALL_SPOOLMAN_PATH"), "{bad}: {err}");
+        }
     }
 
     #[test]
