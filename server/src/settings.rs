@@ -325,13 +325,19 @@ mod tests {
     fn reads_the_spoolman_path() {
         let s = Settings::from_values(&values(&[])).unwrap();
         assert_eq!(s.spoolman_path, "/spoolman/api/v1");
-        let s = Settings::from_values(&values(&[("PRINTSTALL_SPOOLMAN_PATH", "/printers/sm/api/v1/")]))
-            .unwrap();
+        let s = Settings::from_values(&values(&[(
+            "PRINTSTALL_SPOOLMAN_PATH",
+            "/printers/sm/api/v1/",
+        )]))
+        .unwrap();
         assert_eq!(spoolman_root(&s.spoolman_path), Some("/printers/sm"));
         for bad in ["/api/v1", "/spoolman", "/api/x/api/v1", "spoolman/api/v1"] {
-            let err = Settings::from_values(&values(&[("PRINTSTALL_SPOOLMAN_PATH", bad)]))
-                .unwrap_err();
-            assert!(err.to_string().contains("PRINTSTALL_SPOOLMAN_PATH"), "{bad}: {err}");
+            let err =
+                Settings::from_values(&values(&[("PRINTSTALL_SPOOLMAN_PATH", bad)])).unwrap_err();
+            assert!(
+                err.to_string().contains("PRINTSTALL_SPOOLMAN_PATH"),
+                "{bad}: {err}"
+            );
         }
     }
 

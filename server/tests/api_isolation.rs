@@ -52,7 +52,10 @@ async fn every_route_with_another_shops_token(pool: PgPool) {
         .await;
     let sale = sale["id"].as_str().unwrap().to_owned();
     let (_, token) = a
-        .post("/printer-tokens", json!({"name": "MK4S", "printer_id": prn}))
+        .post(
+            "/printer-tokens",
+            json!({"name": "MK4S", "printer_id": prn}),
+        )
         .await;
     let token = token["id"].as_str().unwrap().to_owned();
     a.call(

@@ -21,7 +21,12 @@ async fn export(api: &Api, kind: &str) -> String {
         .await
         .unwrap();
     assert_eq!(r.status(), 200, "export {kind}");
-    assert!(r.headers()["content-type"].to_str().unwrap().starts_with("text/csv"));
+    assert!(
+        r.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/csv")
+    );
     r.text().await.unwrap()
 }
 
@@ -33,7 +38,11 @@ async fn import(api: &Api, kind: &str, body: Value) -> (u16, Value) {
 fn without_first_column(csv: &str) -> Vec<String> {
     let mut lines: Vec<String> = csv
         .lines()
-        .map(|l| l.split_once(',').map(|(_, rest)| rest.to_owned()).unwrap_or_default())
+        .map(|l| {
+            l.split_once(',')
+                .map(|(_, rest)| rest.to_owned())
+                .unwrap_or_default()
+        })
         .collect();
     lines.sort();
     lines
@@ -52,14 +61,23 @@ async fn round_trip_into_a_fresh_shop(pool: PgPool) {
         .post("/spools", json!({"filament_id": black, "initial_net_cg": 100000, "location": "Shelf A", "lot_number": "L-1", "price_paid": 2499, "purchase_date": "2025-06-14", "barcode": "SP-1"}))
         .await;
     let sp = sp["id"].as_str().unwrap().to_owned();
-    a.post(&format!("/spools/{sp}/use"), json!({"used_cg": 12345, "reason": "print"}))
-        .await;
-    a.post("/spools", json!({"filament_id": black, "initial_net_cg": 50000}))
-        .await;
+    a.post(
+        &format!("/spools/{sp}/use"),
+        json!({"used_cg": 12345, "reason": "print"}),
+    )
+    .await;
+    a.post(
+        "/spools",
+        json!({"filament_id": black, "initial_net_cg": 50000}),
+    )
+    .await;
     let rex = product(&a, "REX-L", None).await;
     product(&a, "REX-S", None).await;
     let (status, _) = a
-        .post(&format!("/products/{rex}/adjust"), json!({"quantity": 7, "reason": "produced"}))
+        .post(
+            &format!("/products/{rex}/adjust"),
+            json!({"quantity": 7, "reason": "produced"}),
+        )
         .await;
     assert_eq!(status, 200);
     let (status, sale) = a
@@ -75,7 +93,14 @@ async fn round_trip_into_a_fresh_shop(pool: PgPool) {
     ];
     assert!(files[3].1.contains("REX-L,Rex REX-L,5"), "{}", files[3].1);
     let sales = export(&a, "sales").await;
-    assert!(sales.lines().nth(1).unwrap().contains(",cash,false,0,REX-L,Rex REX-L,2,15.00,30.00,"), "{sales}");
+    assert!(
+        sales
+            .lines()
+            .nth(1)
+            .unwrap()
+            .contains(",cash,false,0,REX-L,Rex REX-L,2,15.00,30.00,"),
+        "{sales}"
+    );
 
     let b = Api::register(&server.url, "b@example.com").await;
     // Another shop's export holds none of A's rows.
@@ -83,9 +108,13 @@ async fn round_trip_into_a_fresh_shop(pool: PgPool) {
         assert_eq!(export(&b, kind).await.lines().count(), 1, "{kind}");
     }
     // A preview says what would happen and changes nothing.
-    let (status, report) = import(&b, "filaments", json!({"csv": files[0].1, "dry_run": true})).await;
+    let (status, report) =
+        import(&b, "filaments", json!({"csv": files[0].1, "dry_run": true})).await;
     assert_eq!(status, 200, "{report}");
-    assert_eq!((report["created"].as_i64(), report["dry_run"].as_bool()), (Some(2), Some(true)));
+    assert_eq!(
+        (report["created"].as_i64(), report["dry_run"].as_bool()),
+        (Some(2), Some(true))
+    );
     assert_eq!(export(&b, "filaments").await.lines().count(), 1);
     for (kind, csv) in &files {
         let (status, report) = import(&b, kind, json!({"csv": csv})).await;
@@ -105,7 +134,11 @@ async fn round_trip_into_a_fresh_shop(pool: PgPool) {
         let own = export(&b, kind).await;
         let (status, report) = import(&b, kind, json!({"csv": own})).await;
         assert_eq!(status, 200, "{kind}: {report}");
-        assert_eq!((report["created"].as_i64(), report["updated"].as_i64()), (Some(0), Some(0)), "{kind}: {report}");
+        assert_eq!(
+            (report["created"].as_i64(), report["updated"].as_i64()),
+            (Some(0), Some(0)),
+            "{kind}: {report}"
+        );
     }
     // B's stock came through the sync rules: devices pull it.
     let (_, pulled) = b.get("/sync/pull").await;
@@ -128,13 +161,22 @@ async fn bad_files_are_refused_whole(pool: PgPool) {
     assert_eq!(status, 200, "{report}");
     assert_eq!(report["created"], 2);
     let (_, page) = a.get("/products?q=REX-S").await;
-    assert_eq!((page["items"][0]["price"].as_i64(), page["items"][0]["name"].as_str()), (Some(800), Some("Rex; small")));
+    assert_eq!(
+        (
+            page["items"][0]["price"].as_i64(),
+            page["items"][0]["name"].as_str()
+        ),
+        (Some(800), Some("Rex; small"))
+    );
 
     // Wrong columns: one error for the request, naming what is wrong and what is expected.
     let (status, err) = import(&a, "products", json!({"csv": "sku,title,price\nA,B,1\n"})).await;
     assert_eq!(status, 422, "{err}");
     let message = err["error"]["message"].as_str().unwrap();
-    assert!(message.contains("missing columns: name") && message.contains("unknown columns: title"), "{message}");
+    assert!(
+        message.contains("missing columns: name") && message.contains("unknown columns: title"),
+        "{message}"
+    );
 
     // Bad numbers, a duplicate SKU, a short row: one error per row, nothing imported.
     let bad = "sku,name,price,low_stock_threshold\nNEW-1,Fine,1.00,\nNEW-2,Bad price,12.5.0,\nNEW-1,Again,2.00,\nNEW-3,Bad threshold,1.00,many\nNEW-4,Short\n";
@@ -142,7 +184,10 @@ async fn bad_files_are_refused_whole(pool: PgPool) {
     assert_eq!(status, 422, "{err}");
     assert_eq!(err["error"]["code"], "invalid_rows");
     let rejected = err["report"]["rejected"].as_array().unwrap();
-    let lines: Vec<i64> = rejected.iter().map(|r| r["line"].as_i64().unwrap()).collect();
+    let lines: Vec<i64> = rejected
+        .iter()
+        .map(|r| r["line"].as_i64().unwrap())
+        .collect();
     assert_eq!(lines, vec![3, 4, 5, 6], "{rejected:?}");
     assert_eq!(rejected[0]["column"], "price");
     assert!(rejected[1]["message"].as_str().unwrap().contains("line 2"));
@@ -150,7 +195,12 @@ async fn bad_files_are_refused_whole(pool: PgPool) {
     assert_eq!(count(&a).await, 2, "nothing of the bad file was imported");
 
     // A stock level for a SKU the shop does not have: refused, the good row not applied.
-    let (status, err) = import(&a, "stock", json!({"csv": "sku,on_hand\nREX-L,4\nNOPE,3\n"})).await;
+    let (status, err) = import(
+        &a,
+        "stock",
+        json!({"csv": "sku,on_hand\nREX-L,4\nNOPE,3\n"}),
+    )
+    .await;
     assert_eq!(status, 422, "{err}");
     assert_eq!(err["report"]["rejected"][0]["line"], 3);
     let (_, page) = a.get("/products?q=REX-L").await;
@@ -163,7 +213,13 @@ async fn bad_files_are_refused_whole(pool: PgPool) {
     }
     let (status, err) = import(&a, "products", json!({"csv": big})).await;
     assert_eq!(status, 422, "{err}");
-    assert!(err["error"]["message"].as_str().unwrap().contains("more than 10000 rows"), "{err}");
+    assert!(
+        err["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("more than 10000 rows"),
+        "{err}"
+    );
     assert_eq!(count(&a).await, 2);
 
     // Not UTF-8 (a Latin-1 file): the line is named.
@@ -175,7 +231,13 @@ async fn bad_files_are_refused_whole(pool: PgPool) {
     )
     .await;
     assert_eq!(status, 422, "{err}");
-    assert!(err["error"]["message"].as_str().unwrap().contains("line 2 is not UTF-8"), "{err}");
+    assert!(
+        err["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("line 2 is not UTF-8"),
+        "{err}"
+    );
 
     // Spools need their filament; sales are exported only; sellers may not import prices.
     let fil = filament(&a, "Galaxy Black").await;
@@ -189,7 +251,10 @@ async fn bad_files_are_refused_whole(pool: PgPool) {
     assert_eq!(status, 422, "{err}");
     assert_eq!(err["report"]["rejected"].as_array().unwrap().len(), 1);
     assert_eq!(err["report"]["rejected"][0]["line"], 2);
-    assert_eq!(import(&a, "sales", json!({"csv": "sale_id\n"})).await.0, 422);
+    assert_eq!(
+        import(&a, "sales", json!({"csv": "sale_id\n"})).await.0,
+        422
+    );
     assert_eq!(import(&a, "nonsense", json!({"csv": "a\n"})).await.0, 404);
     let seller = seller_of(&a).await;
     assert_eq!(import(&seller, "products", json!({"csv": ok})).await.0, 403);

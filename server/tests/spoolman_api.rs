@@ -21,9 +21,8 @@ use sync_common::{Device, statuses};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
-type Ws = tokio_tungstenite::WebSocketStream<
-    tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
->;
+type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 /// The next JSON text message (a guard against a hang, not a timing assertion).
 async fn next_json(ws: &mut Ws) -> Value {
@@ -40,9 +39,7 @@ async fn next_json(ws: &mut Ws) -> Value {
 }
 
 async fn token(owner: &Api, name: &str) -> (String, String) {
-    let (status, t) = owner
-        .post("/printer-tokens", json!({"name": name}))
-        .await;
+    let (status, t) = owner.post("/printer-tokens", json!({"name": name})).await;
     assert_eq!(status, 201, "{t}");
     assert!(t["token"].as_str().unwrap().starts_with("pst_"));
     assert_eq!(t["spoolman_path"], "/spoolman");
@@ -73,7 +70,10 @@ impl Host {
         let r = req.send().await.unwrap();
         let status = r.status().as_u16();
         let text = r.text().await.unwrap();
-        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
     }
 }
 
@@ -83,7 +83,10 @@ async fn ledger_cg(owner: &Api, spool: &str) -> (i64, Vec<Value>) {
         .await;
     assert_eq!(status, 200, "{page}");
     let rows = page["items"].as_array().unwrap().clone();
-    (rows.iter().map(|r| r["used_cg"].as_i64().unwrap()).sum(), rows)
+    (
+        rows.iter().map(|r| r["used_cg"].as_i64().unwrap()).sum(),
+        rows,
+    )
 }
 
 #[sqlx::test(migrator = "printstall_server::db::MIGRATOR")]
@@ -113,11 +116,10 @@ async fn moonraker_and_octoprint_report_into_the_ledger(pool: PgPool) {
         bearer: None,
     };
     // `_connect_websocket`: the feed of every spool.
-    let (mut ws, _) = tokio_tungstenite::connect_async(format!(
-        "{ws_base}/spoolman/t/{voron}/api/v1/spool"
-    ))
-    .await
-    .unwrap();
+    let (mut ws, _) =
+        tokio_tungstenite::connect_async(format!("{ws_base}/spoolman/t/{voron}/api/v1/spool"))
+            .await
+            .unwrap();
     // `_check_spool_deleted`: the active spool (spool ids are integers per shop).
     let (status, s) = moonraker
         .send(reqwest::Method::GET, "/v1/spool/1", None)
@@ -153,12 +155,18 @@ async fn moonraker_and_octoprint_report_into_the_ledger(pool: PgPool) {
         assert_eq!(status, 200, "{s}");
         assert_eq!(s["id"], 1);
     }
-    let reported: f64 = reports.iter().map(|mm| grams_for_length(*mm, 1.75, 1.24)).sum();
+    let reported: f64 = reports
+        .iter()
+        .map(|mm| grams_for_length(*mm, 1.75, 1.24))
+        .sum();
     let (used, rows) = ledger_cg(&owner, &sp).await;
     // Parts of a centigram are carried to the next report: the total is never more than
     // one centigram short, however small the reports.
     let expected = (reported * 100.0).floor() as i64;
-    assert!(used == expected || used == expected - 1, "{used} vs {reported} g");
+    assert!(
+        used == expected || used == expected - 1,
+        "{used} vs {reported} g"
+    );
     assert!(rows.iter().all(|r| r["reason"] == "print"), "{rows:?}");
     // The feed told Moonraker about its spool, in Spoolman's event shape.
     let event = next_json(&mut ws).await;
@@ -208,7 +216,9 @@ async fn moonraker_and_octoprint_report_into_the_ledger(pool: PgPool) {
         bearer: None,
     };
     // `handleGetSpoolsAvailable`
-    let (status, spools) = octoprint.send(reqwest::Method::GET, "/v1/spool", None).await;
+    let (status, spools) = octoprint
+        .send(reqwest::Method::GET, "/v1/spool", None)
+        .await;
     assert_eq!(status, 200, "{spools}");
     assert_eq!(spools.as_array().unwrap().len(), 1);
     assert_eq!(spools[0]["filament"]["vendor"]["name"], "Prusament");
@@ -230,16 +240,26 @@ async fn moonraker_and_octoprint_report_into_the_ledger(pool: PgPool) {
     let (before, _) = ledger_cg(&owner, &sp).await;
     let mut phone = Device::new(&owner);
     phone.skew_ms = -60_000;
-    let op = phone.op(json!({"kind": "spool.use.v1", "spool_id": sp, "used_cg": 5000, "reason": "test"}));
+    let op = phone
+        .op(json!({"kind": "spool.use.v1", "spool_id": sp, "used_cg": 5000, "reason": "test"}));
     let (status, answer) = phone.push(std::slice::from_ref(&op)).await;
-    assert_eq!((status, statuses(&answer)), (200, vec!["applied".to_owned()]), "{answer}");
+    assert_eq!(
+        (status, statuses(&answer)),
+        (200, vec!["applied".to_owned()]),
+        "{answer}"
+    );
     let (status, answer) = phone.push(std::slice::from_ref(&op)).await;
-    assert_eq!((status, statuses(&answer)), (200, vec!["duplicate".to_owned()]));
+    assert_eq!(
+        (status, statuses(&answer)),
+        (200, vec!["duplicate".to_owned()])
+    );
     let (after, _) = ledger_cg(&owner, &sp).await;
     assert_eq!(after, before + 5000);
     let (_, s) = owner.get(&format!("/spools/{sp}")).await;
     assert_eq!(s["left_cg"].as_i64().unwrap(), 100_000 - after);
-    let (_, s) = octoprint.send(reqwest::Method::GET, "/v1/spool/1", None).await;
+    let (_, s) = octoprint
+        .send(reqwest::Method::GET, "/v1/spool/1", None)
+        .await;
     assert_eq!(s["used_weight"].as_f64().unwrap(), after as f64 / 100.0);
     assert!(
         (s["remaining_length"].as_f64().unwrap()
@@ -282,13 +302,24 @@ async fn moonraker_and_octoprint_report_into_the_ledger(pool: PgPool) {
         assert!(err["message"].is_string(), "{err}");
     }
     let (status, err) = octoprint
-        .send(reqwest::Method::PUT, "/v1/spool/99/use", Some(json!({"use_length": 1})))
+        .send(
+            reqwest::Method::PUT,
+            "/v1/spool/99/use",
+            Some(json!({"use_length": 1})),
+        )
         .await;
-    assert_eq!((status, err["message"].as_str()), (404, Some("No spool with ID 99 found.")));
+    assert_eq!(
+        (status, err["message"].as_str()),
+        (404, Some("No spool with ID 99 found."))
+    );
 
     // A weighing: 700 g on the scale with the 200 g empty spool leaves 500 g.
     let (status, s) = octoprint
-        .send(reqwest::Method::PUT, "/v1/spool/1/measure", Some(json!({"weight": 700})))
+        .send(
+            reqwest::Method::PUT,
+            "/v1/spool/1/measure",
+            Some(json!({"weight": 700})),
+        )
         .await;
     assert_eq!(status, 200, "{s}");
     assert_eq!(s["remaining_weight"], 500.0);
@@ -299,16 +330,28 @@ async fn moonraker_and_octoprint_report_into_the_ledger(pool: PgPool) {
     let (status, info) = octoprint.send(reqwest::Method::GET, "/v1/info", None).await;
     assert_eq!(status, 200);
     assert!(info["version"].is_string());
-    let (status, health) = octoprint.send(reqwest::Method::GET, "/v1/health", None).await;
+    let (status, health) = octoprint
+        .send(reqwest::Method::GET, "/v1/health", None)
+        .await;
     assert_eq!((status, health), (200, json!({"status": "healthy"})));
-    let r = reqwest::get(format!("{}/spoolman/api/v1/spool?token={mk4}&allow_archived=true", server.url))
-        .await
-        .unwrap();
+    let r = reqwest::get(format!(
+        "{}/spoolman/api/v1/spool?token={mk4}&allow_archived=true",
+        server.url
+    ))
+    .await
+    .unwrap();
     assert_eq!(r.status(), 200);
     assert_eq!(r.headers()["x-total-count"], "1");
-    let (status, vendors) = octoprint.send(reqwest::Method::GET, "/v1/vendor", None).await;
-    assert_eq!((status, vendors[0]["name"].as_str()), (200, Some("Prusament")));
-    let (status, f) = octoprint.send(reqwest::Method::GET, "/v1/filament/1", None).await;
+    let (status, vendors) = octoprint
+        .send(reqwest::Method::GET, "/v1/vendor", None)
+        .await;
+    assert_eq!(
+        (status, vendors[0]["name"].as_str()),
+        (200, Some("Prusament"))
+    );
+    let (status, f) = octoprint
+        .send(reqwest::Method::GET, "/v1/filament/1", None)
+        .await;
     assert_eq!((status, f["vendor"]["id"].as_i64()), (200, Some(1)));
 
     // No token, a wrong one, and a revoked one: 401 for requests and the feed alike.
@@ -317,15 +360,28 @@ async fn moonraker_and_octoprint_report_into_the_ledger(pool: PgPool) {
         api: format!("{}/spoolman/api", server.url),
         bearer: None,
     };
-    assert_eq!(plain.send(reqwest::Method::GET, "/v1/spool", None).await.0, 401);
+    assert_eq!(
+        plain.send(reqwest::Method::GET, "/v1/spool", None).await.0,
+        401
+    );
     let wrong = Host {
         bearer: Some("pst_wrong".into()),
         ..plain
     };
-    assert_eq!(wrong.send(reqwest::Method::GET, "/v1/spool", None).await.0, 401);
-    assert_eq!(owner.delete(&format!("/printer-tokens/{voron_id}")).await.0, 204);
+    assert_eq!(
+        wrong.send(reqwest::Method::GET, "/v1/spool", None).await.0,
+        401
+    );
+    assert_eq!(
+        owner.delete(&format!("/printer-tokens/{voron_id}")).await.0,
+        204
+    );
     let (status, err) = moonraker
-        .send(reqwest::Method::PUT, "/v1/spool/1/use", Some(json!({"use_length": 5})))
+        .send(
+            reqwest::Method::PUT,
+            "/v1/spool/1/use",
+            Some(json!({"use_length": 5})),
+        )
         .await;
     assert_eq!(status, 401, "{err}");
     assert!(
@@ -360,8 +416,16 @@ async fn another_shops_token_reaches_only_its_own_spools(pool: PgPool) {
     assert_eq!((status, list), (200, json!([])));
     for (method, path, body) in [
         (reqwest::Method::GET, "/v1/spool/1", None),
-        (reqwest::Method::PUT, "/v1/spool/1/use", Some(json!({"use_weight": 100}))),
-        (reqwest::Method::PUT, "/v1/spool/1/measure", Some(json!({"weight": 300}))),
+        (
+            reqwest::Method::PUT,
+            "/v1/spool/1/use",
+            Some(json!({"use_weight": 100})),
+        ),
+        (
+            reqwest::Method::PUT,
+            "/v1/spool/1/measure",
+            Some(json!({"weight": 300})),
+        ),
         (reqwest::Method::GET, "/v1/filament/1", None),
     ] {
         let (status, out) = b_host.send(method.clone(), path, body).await;
@@ -377,9 +441,17 @@ async fn another_shops_token_reaches_only_its_own_spools(pool: PgPool) {
     )
     .await;
     let (status, s) = b_host
-        .send(reqwest::Method::PUT, "/v1/spool/1/use", Some(json!({"use_weight": 100})))
+        .send(
+            reqwest::Method::PUT,
+            "/v1/spool/1/use",
+            Some(json!({"use_weight": 100})),
+        )
         .await;
-    assert_eq!((status, s["remaining_weight"].as_f64()), (200, Some(400.0)), "{s}");
+    assert_eq!(
+        (status, s["remaining_weight"].as_f64()),
+        (200, Some(400.0)),
+        "{s}"
+    );
     let (_, own) = b.get(&format!("/spools/{b_sp}")).await;
     assert_eq!(own["left_cg"], 40000);
     // Shop A's spool is untouched.

@@ -79,7 +79,10 @@ async fn exports_import_then_update_never_duplicate(pool: PgPool) {
     let (status, report) = owner.post("/imports/spoolman", body).await;
     assert_eq!(status, 200, "{report}");
     assert_eq!(
-        (report["filaments_created"].as_i64(), report["spools_created"].as_i64()),
+        (
+            report["filaments_created"].as_i64(),
+            report["spools_created"].as_i64()
+        ),
         (Some(2), Some(2))
     );
     assert!(spools_of(&owner).await.is_empty());
@@ -101,7 +104,10 @@ async fn exports_import_then_update_never_duplicate(pool: PgPool) {
     assert_eq!(s13["archived"], true);
     assert_eq!(s13["left_cg"], 100_000);
     let (_, f) = owner
-        .get(&format!("/filaments/{}", s12["filament_id"].as_str().unwrap()))
+        .get(&format!(
+            "/filaments/{}",
+            s12["filament_id"].as_str().unwrap()
+        ))
         .await;
     assert_eq!(f["brand"], "Polymaker");
     assert_eq!(f["colour"]["name"], "PolyTerra Charcoal Black");
@@ -116,7 +122,9 @@ async fn exports_import_then_update_never_duplicate(pool: PgPool) {
     assert_eq!(ledger["items"][0]["used_cg"], 25_050);
 
     // Printers keep their Spoolman spool ids.
-    let (_, t) = owner.post("/printer-tokens", json!({"name": "Voron"})).await;
+    let (_, t) = owner
+        .post("/printer-tokens", json!({"name": "Voron"}))
+        .await;
     let token = t["token"].as_str().unwrap();
     let r = reqwest::Client::new()
         .get(format!("{}/spoolman/api/v1/spool/12", server.url))
@@ -126,7 +134,10 @@ async fn exports_import_then_update_never_duplicate(pool: PgPool) {
         .unwrap();
     assert_eq!(r.status(), 200);
     let s: Value = r.json().await.unwrap();
-    assert_eq!((s["used_weight"].as_f64(), s["lot_nr"].as_str()), (Some(250.5), Some("LOT-42")));
+    assert_eq!(
+        (s["used_weight"].as_f64(), s["lot_nr"].as_str()),
+        (Some(250.5), Some("LOT-42"))
+    );
 
     // The CSV export of the same spools, later: updates, never duplicates.
     let (status, report) = owner
@@ -137,7 +148,10 @@ async fn exports_import_then_update_never_duplicate(pool: PgPool) {
         .await;
     assert_eq!(status, 200, "{report}");
     assert_eq!(
-        (report["spools_created"].as_i64(), report["spools_updated"].as_i64()),
+        (
+            report["spools_created"].as_i64(),
+            report["spools_updated"].as_i64()
+        ),
         (Some(0), Some(2))
     );
     assert_eq!(report["filaments_updated"], 2);
@@ -161,9 +175,24 @@ async fn exports_import_then_update_never_duplicate(pool: PgPool) {
     assert_eq!(status, 422, "{err}");
     assert_eq!(err["error"]["code"], "invalid_records");
     let errors = err["report"]["errors"].as_array().unwrap();
-    assert!(errors.iter().any(|e| e["resource"] == "spools" && e["message"].as_str().unwrap().contains("used_weight")), "{errors:?}");
-    assert!(errors.iter().any(|e| e["resource"] == "filaments" && e["message"].as_str().unwrap().contains("density")), "{errors:?}");
-    assert_eq!(by_barcode(&spools_of(&owner).await, "web+spoolman:s-12")["left_cg"], 70_000);
+    assert!(
+        errors
+            .iter()
+            .any(|e| e["resource"] == "spools"
+                && e["message"].as_str().unwrap().contains("used_weight")),
+        "{errors:?}"
+    );
+    assert!(
+        errors
+            .iter()
+            .any(|e| e["resource"] == "filaments"
+                && e["message"].as_str().unwrap().contains("density")),
+        "{errors:?}"
+    );
+    assert_eq!(
+        by_barcode(&spools_of(&owner).await, "web+spoolman:s-12")["left_cg"],
+        70_000
+    );
 
     // Garbage and missing inputs are refused with a clear message.
     for body in [
@@ -206,18 +235,36 @@ async fn an_older_spoolman_export_and_a_running_spoolman(pool: PgPool) {
         .await;
     assert_eq!(status, 200, "{report}");
     let list = spools_of(&owner).await;
-    assert_eq!((list[0]["initial_net_cg"].as_i64(), list[0]["left_cg"].as_i64()), (Some(75_000), Some(65_000)));
+    assert_eq!(
+        (
+            list[0]["initial_net_cg"].as_i64(),
+            list[0]["left_cg"].as_i64()
+        ),
+        (Some(75_000), Some(65_000))
+    );
     let (_, f) = owner
-        .get(&format!("/filaments/{}", list[0]["filament_id"].as_str().unwrap()))
+        .get(&format!(
+            "/filaments/{}",
+            list[0]["filament_id"].as_str().unwrap()
+        ))
         .await;
-    assert_eq!((f["brand"].as_str(), f["material"].as_str(), f["diameter"].as_str()), (Some("Unknown"), Some("abs"), Some("2.85")));
+    assert_eq!(
+        (
+            f["brand"].as_str(),
+            f["material"].as_str(),
+            f["diameter"].as_str()
+        ),
+        (Some("Unknown"), Some("abs"), Some("2.85"))
+    );
 
     // A running Spoolman: a fake one serving the export endpoints from data written here.
     let app = axum::Router::new().route(
         "/api/v1/export/{what}",
         axum::routing::get(
             |axum::extract::Path(what): axum::extract::Path<String>,
-             axum::extract::Query(q): axum::extract::Query<std::collections::HashMap<String, String>>| async move {
+             axum::extract::Query(q): axum::extract::Query<
+                std::collections::HashMap<String, String>,
+            >| async move {
                 assert_eq!(q.get("fmt").map(String::as_str), Some("json"));
                 let body = match what.as_str() {
                     "vendors" => vendors(),
@@ -233,18 +280,14 @@ async fn an_older_spoolman_export_and_a_running_spoolman(pool: PgPool) {
     let task = tokio::spawn(async move {
         axum::serve(listener, app).await.unwrap();
     });
-    let (status, report) = owner
-        .post("/imports/spoolman", json!({"url": fake}))
-        .await;
+    let (status, report) = owner.post("/imports/spoolman", json!({"url": fake})).await;
     assert_eq!(status, 200, "{report}");
     assert_eq!(report["spools_created"], 2);
     let list = spools_of(&owner).await;
     assert_eq!(list.len(), 3);
     assert_eq!(by_barcode(&list, "web+spoolman:s-12")["left_cg"], 60_000);
     // Again: updates only.
-    let (_, report) = owner
-        .post("/imports/spoolman", json!({"url": fake}))
-        .await;
+    let (_, report) = owner.post("/imports/spoolman", json!({"url": fake})).await;
     assert_eq!(report["spools_updated"], 2, "{report}");
     assert_eq!(spools_of(&owner).await.len(), 3);
     // A Spoolman that does not answer: a clear error, nothing imported.
@@ -252,7 +295,12 @@ async fn an_older_spoolman_export_and_a_running_spoolman(pool: PgPool) {
         .post("/imports/spoolman", json!({"url": "http://127.0.0.1:9"}))
         .await;
     assert_eq!(status, 422, "{err}");
-    assert!(err["error"]["message"].as_str().unwrap().contains("did not answer"));
+    assert!(
+        err["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("did not answer")
+    );
     task.abort();
     server.stop().await;
 }
@@ -262,12 +310,18 @@ async fn round_trip_through_our_spoolman_api_into_a_fresh_shop(pool: PgPool) {
     let server = start_api(pool).await;
     let a = Api::register(&server.url, "a@example.com").await;
     let (_, report) = a
-        .post("/imports/spoolman", json!({"vendors": vendors(), "filaments": filaments(), "spools": spools(123.45)}))
+        .post(
+            "/imports/spoolman",
+            json!({"vendors": vendors(), "filaments": filaments(), "spools": spools(123.45)}),
+        )
         .await;
     assert_eq!(report["spools_created"], 2, "{report}");
     let (_, t) = a.post("/printer-tokens", json!({"name": "export"})).await;
     let exported: Value = reqwest::Client::new()
-        .get(format!("{}/spoolman/api/v1/spool?allow_archived=true", server.url))
+        .get(format!(
+            "{}/spoolman/api/v1/spool?allow_archived=true",
+            server.url
+        ))
         .bearer_auth(t["token"].as_str().unwrap())
         .send()
         .await
@@ -286,8 +340,16 @@ async fn round_trip_through_our_spoolman_api_into_a_fresh_shop(pool: PgPool) {
         let mut out: Vec<Value> = spools
             .into_iter()
             .map(|s| {
-                json!([s["initial_net_cg"], s["left_cg"], s["empty_spool_cg"], s["price_paid"],
-                       s["location"], s["lot_number"], s["archived"], s["barcode"]])
+                json!([
+                    s["initial_net_cg"],
+                    s["left_cg"],
+                    s["empty_spool_cg"],
+                    s["price_paid"],
+                    s["location"],
+                    s["lot_number"],
+                    s["archived"],
+                    s["barcode"]
+                ])
             })
             .collect();
         out.sort_by_key(|v| v.to_string());
@@ -297,9 +359,18 @@ async fn round_trip_through_our_spoolman_api_into_a_fresh_shop(pool: PgPool) {
     let (_, fa) = a.get("/filaments?archived=true").await;
     let (_, fb) = b.get("/filaments?archived=true").await;
     let key = |f: &Value| {
-        json!([f["brand"], f["material"], f["colour"], f["diameter"], f["density_mg_cm3"],
-               f["net_weight_cg"], f["empty_spool_cg"], f["price_per_spool"], f["nozzle_temp_c"],
-               f["article_number"]])
+        json!([
+            f["brand"],
+            f["material"],
+            f["colour"],
+            f["diameter"],
+            f["density_mg_cm3"],
+            f["net_weight_cg"],
+            f["empty_spool_cg"],
+            f["price_per_spool"],
+            f["nozzle_temp_c"],
+            f["article_number"]
+        ])
     };
     let mut ka: Vec<Value> = fa["items"].as_array().unwrap().iter().map(key).collect();
     let mut kb: Vec<Value> = fb["items"].as_array().unwrap().iter().map(key).collect();

@@ -56,7 +56,11 @@ const fn e(
         diameter: Diameter::Mm175,
         density_mg_cm3,
         net_weight_cg: net_g * 100,
-        empty_spool_cg: if empty_g > 0 { Some(empty_g * 100) } else { None },
+        empty_spool_cg: if empty_g > 0 {
+            Some(empty_g * 100)
+        } else {
+            None
+        },
     }
 }
 
@@ -77,13 +81,55 @@ pub const ENTRIES: &[Entry] = &[
     e("Generic", Material::Abs, "Black", "#1a1a1a", 1000, 0),
     e("Generic", Material::Asa, "White", "#f2f2f2", 1000, 0),
     e("Generic", Material::Tpu, "Black", "#1a1a1a", 750, 0),
-    e("Prusament", Material::Pla, "Galaxy Black", "#1c1c1e", 1000, 193),
-    e("Prusament", Material::Pla, "Prusa Orange", "#fa6831", 1000, 193),
-    e("Prusament", Material::Petg, "Jet Black", "#0f0f0f", 1000, 193),
-    e("Polymaker", Material::Pla, "Charcoal Black", "#1f1f1f", 1000, 140),
-    e("Polymaker", Material::Pla, "Cotton White", "#efece4", 1000, 140),
+    e(
+        "Prusament",
+        Material::Pla,
+        "Galaxy Black",
+        "#1c1c1e",
+        1000,
+        193,
+    ),
+    e(
+        "Prusament",
+        Material::Pla,
+        "Prusa Orange",
+        "#fa6831",
+        1000,
+        193,
+    ),
+    e(
+        "Prusament",
+        Material::Petg,
+        "Jet Black",
+        "#0f0f0f",
+        1000,
+        193,
+    ),
+    e(
+        "Polymaker",
+        Material::Pla,
+        "Charcoal Black",
+        "#1f1f1f",
+        1000,
+        140,
+    ),
+    e(
+        "Polymaker",
+        Material::Pla,
+        "Cotton White",
+        "#efece4",
+        1000,
+        140,
+    ),
     e("Bambu Lab", Material::Pla, "Black", "#000000", 1000, 250),
-    e("Bambu Lab", Material::Pla, "Jade White", "#f7f7f2", 1000, 250),
+    e(
+        "Bambu Lab",
+        Material::Pla,
+        "Jade White",
+        "#f7f7f2",
+        1000,
+        250,
+    ),
     e("Bambu Lab", Material::Petg, "Black", "#000000", 1000, 250),
     e("eSun", Material::Pla, "Black", "#141414", 1000, 220),
     e("eSun", Material::Petg, "Solid Black", "#141414", 1000, 220),
@@ -102,7 +148,11 @@ pub fn brands() -> Vec<&'static str> {
 
 /// Entries matching a brand and material (either may be `None`) whose colour contains
 /// `colour` (case-insensitive; empty matches all).
-pub fn search(brand: Option<&str>, material: Option<Material>, colour: &str) -> Vec<&'static Entry> {
+pub fn search(
+    brand: Option<&str>,
+    material: Option<Material>,
+    colour: &str,
+) -> Vec<&'static Entry> {
     let colour = colour.trim().to_lowercase();
     ENTRIES
         .iter()
@@ -166,7 +216,11 @@ mod tests {
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].hex, "#1c1c1e");
         assert_eq!(found[0].empty_spool_cg, Some(19_300));
-        assert!(search(None, Some(Material::Tpu), "").iter().all(|e| e.net_weight_cg == 75_000));
+        assert!(
+            search(None, Some(Material::Tpu), "")
+                .iter()
+                .all(|e| e.net_weight_cg == 75_000)
+        );
         assert!(search(Some("nobody"), None, "").is_empty());
     }
 }

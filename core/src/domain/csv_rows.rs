@@ -219,7 +219,11 @@ pub fn decimal(text: &str, places: u32, n: Numbers) -> Option<i64> {
         return None;
     }
     let whole: i64 = if int.is_empty() { 0 } else { int.parse().ok()? };
-    let mut f: i64 = if frac.is_empty() { 0 } else { frac.parse().ok()? };
+    let mut f: i64 = if frac.is_empty() {
+        0
+    } else {
+        frac.parse().ok()?
+    };
     for _ in frac.len()..places as usize {
         f *= 10;
     }
@@ -233,12 +237,7 @@ pub fn format_decimal(v: i64, places: u32) -> String {
     let sign = if v < 0 { "-" } else { "" };
     let a = v.unsigned_abs();
     let p = p.unsigned_abs();
-    format!(
-        "{sign}{}.{:0width$}",
-        a / p,
-        a % p,
-        width = places as usize
-    )
+    format!("{sign}{}.{:0width$}", a / p, a % p, width = places as usize)
 }
 
 fn money(row: &Row, col: &str, n: Numbers) -> Result<Option<Minor>, ValidationError> {
@@ -257,7 +256,12 @@ fn grams(row: &Row, col: &str, n: Numbers) -> Result<Option<Centigrams>, Validat
         Some(t) => decimal(t, 2, n)
             .filter(|v| *v >= 0)
             .map(|v| Some(Centigrams(v)))
-            .ok_or_else(|| err(col, format!("{t:?} is not a weight in grams like 1000 or 987.5"))),
+            .ok_or_else(|| {
+                err(
+                    col,
+                    format!("{t:?} is not a weight in grams like 1000 or 987.5"),
+                )
+            }),
     }
 }
 
@@ -282,7 +286,11 @@ fn flag(row: &Row, col: &str, default: bool) -> Result<bool, ValidationError> {
     }
 }
 
-fn label<T: serde::de::DeserializeOwned>(row: &Row, col: &str, what: &str) -> Result<T, ValidationError> {
+fn label<T: serde::de::DeserializeOwned>(
+    row: &Row,
+    col: &str,
+    what: &str,
+) -> Result<T, ValidationError> {
     let t = required(row, col)?;
     serde_json::from_value(serde_json::Value::String(t.to_ascii_lowercase()))
         .map_err(|_| err(col, format!("{t:?} is not {what}")))
@@ -362,7 +370,11 @@ pub fn filament(row: &Row, n: Numbers, id: FilamentId) -> Result<Filament, Valid
             name: required(row, "colour_name")?.to_owned(),
             hex: required(row, "colour_hex")?.to_ascii_lowercase(),
             multi_hexes: get(row, "multi_hexes")
-                .map(|t| t.split('|').map(|h| h.trim().to_ascii_lowercase()).collect())
+                .map(|t| {
+                    t.split('|')
+                        .map(|h| h.trim().to_ascii_lowercase())
+                        .collect()
+                })
                 .unwrap_or_default(),
         },
         diameter: diameter(row, "diameter")?,
@@ -418,23 +430,39 @@ pub fn spool(row: &Row, n: Numbers) -> Result<SpoolRow, ValidationError> {
                 .map_err(|_| err("id", format!("{t:?} is not a spool id from an export")))?,
         ),
     };
-    let initial = grams(row, "initial_g", n)?.ok_or_else(|| err("initial_g", "is empty; fill it in"))?;
+    let initial =
+        grams(row, "initial_g", n)?.ok_or_else(|| err("initial_g", "is empty; fill it in"))?;
     let left = grams(row, "left_g", n)?.unwrap_or(initial);
     if left > initial {
-        return Err(err("left_g", "is more than initial_g; a spool cannot gain filament"));
+        return Err(err(
+            "left_g",
+            "is more than initial_g; a spool cannot gain filament",
+        ));
     }
     let purchase_date = match get(row, "purchase_date") {
         None => None,
         Some(t) => Some(
-            Date::parse(t, &time::macros::format_description!("[year]-[month]-[day]"))
-                .map_err(|_| err("purchase_date", format!("{t:?} is not a date like 2025-06-14")))?,
+            Date::parse(
+                t,
+                &time::macros::format_description!("[year]-[month]-[day]"),
+            )
+            .map_err(|_| {
+                err(
+                    "purchase_date",
+                    format!("{t:?} is not a date like 2025-06-14"),
+                )
+            })?,
         ),
     };
     let s = SpoolRow {
         id,
         filament: (
             required(row, "filament_brand")?.to_lowercase(),
-            label(row, "filament_material", "pla, petg, abs, asa, tpu, pa, pc or other")?,
+            label(
+                row,
+                "filament_material",
+                "pla, petg, abs, asa, tpu, pa, pc or other",
+            )?,
             required(row, "filament_colour")?.to_lowercase(),
             diameter(row, "filament_diameter")?,
         ),
@@ -502,31 +530,81 @@ mod tests {
     #[test]
     fn headers_are_checked() {
         let h = |v: &[&str]| v.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
-        assert!(CsvKind::Products.check_headers(&h(&["sku", "name", "price"])).is_ok());
+        assert!(
+            CsvKind::Products
+                .check_headers(&h(&["sku", "name", "price"]))
+                .is_ok()
+        );
         let e = CsvKind::Products
             .check_headers(&h(&["sku", "title", "price"]))
             .unwrap_err();
-        assert!(e.contains("missing columns: name") && e.contains("unknown columns: title"), "{e}");
-        assert!(CsvKind::Stock.check_headers(&h(&["sku", "sku", "on_hand"])).is_err());
+        assert!(
+            e.contains("missing columns: name") && e.contains("unknown columns: title"),
+            "{e}"
+        );
+        assert!(
+            CsvKind::Stock
+                .check_headers(&h(&["sku", "sku", "on_hand"]))
+                .is_err()
+        );
     }
 
     #[test]
     fn rows_name_their_bad_column() {
-        let p = product(&row(&[("sku", "REX-L"), ("name", "Rex"), ("price", "12,50"), ("tags", "dino|kids")]), COMMA).unwrap();
+        let p = product(
+            &row(&[
+                ("sku", "REX-L"),
+                ("name", "Rex"),
+                ("price", "12,50"),
+                ("tags", "dino|kids"),
+            ]),
+            COMMA,
+        )
+        .unwrap();
         assert_eq!((p.price, p.tags.len(), p.active), (Minor(1250), 2, true));
-        assert_eq!(product(&row(&[("sku", "A"), ("name", "B"), ("price", "x")]), DOT).unwrap_err().field, "price");
-        assert_eq!(product(&row(&[("sku", "A B"), ("name", "B"), ("price", "1")]), DOT).unwrap_err().field, "sku");
-        assert_eq!(stock(&row(&[("sku", "A"), ("on_hand", "1.5")])).unwrap_err().field, "on_hand");
+        assert_eq!(
+            product(&row(&[("sku", "A"), ("name", "B"), ("price", "x")]), DOT)
+                .unwrap_err()
+                .field,
+            "price"
+        );
+        assert_eq!(
+            product(&row(&[("sku", "A B"), ("name", "B"), ("price", "1")]), DOT)
+                .unwrap_err()
+                .field,
+            "sku"
+        );
+        assert_eq!(
+            stock(&row(&[("sku", "A"), ("on_hand", "1.5")]))
+                .unwrap_err()
+                .field,
+            "on_hand"
+        );
         let s = spool(
-            &row(&[("filament_brand", "Prusament"), ("filament_material", "PLA"), ("filament_colour", "Black"),
-                   ("filament_diameter", "1.75"), ("initial_g", "1000"), ("left_g", "250.5"), ("purchase_date", "2025-06-14")]),
+            &row(&[
+                ("filament_brand", "Prusament"),
+                ("filament_material", "PLA"),
+                ("filament_colour", "Black"),
+                ("filament_diameter", "1.75"),
+                ("initial_g", "1000"),
+                ("left_g", "250.5"),
+                ("purchase_date", "2025-06-14"),
+            ]),
             DOT,
         )
         .unwrap();
-        assert_eq!((s.left_cg, s.filament.1), (Centigrams(25_050), Material::Pla));
+        assert_eq!(
+            (s.left_cg, s.filament.1),
+            (Centigrams(25_050), Material::Pla)
+        );
         let e = spool(
-            &row(&[("filament_brand", "P"), ("filament_material", "wood"), ("filament_colour", "B"),
-                   ("filament_diameter", "1.75"), ("initial_g", "1000")]),
+            &row(&[
+                ("filament_brand", "P"),
+                ("filament_material", "wood"),
+                ("filament_colour", "B"),
+                ("filament_diameter", "1.75"),
+                ("initial_g", "1000"),
+            ]),
             DOT,
         )
         .unwrap_err();

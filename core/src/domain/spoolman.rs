@@ -251,7 +251,9 @@ fn id(r: &Flat, key: &str) -> Result<Option<i32>, String> {
     match number(r, key)? {
         None => Ok(None),
         Some(n) if n.fract() == 0.0 && n >= 1.0 && n <= f64::from(i32::MAX) => Ok(Some(n as i32)),
-        Some(n) => Err(format!("{key} {n} is not a Spoolman id (a positive whole number)")),
+        Some(n) => Err(format!(
+            "{key} {n} is not a Spoolman id (a positive whole number)"
+        )),
     }
 }
 
@@ -305,11 +307,14 @@ pub fn read_vendor(r: &Flat, prefix: &str) -> Result<Option<SmVendor>, String> {
     let Some(id) = id(r, &format!("{prefix}id"))? else {
         return Ok(None);
     };
-    let name = text(r, &format!("{prefix}name"))
-        .ok_or_else(|| format!("vendor {id} has no name"))?;
+    let name =
+        text(r, &format!("{prefix}name")).ok_or_else(|| format!("vendor {id} has no name"))?;
     Ok(Some(SmVendor {
         id,
-        name: name.chars().take(super::validation::max_len::NAME).collect(),
+        name: name
+            .chars()
+            .take(super::validation::max_len::NAME)
+            .collect(),
         empty_spool_cg: weight(r, &format!("{prefix}empty_spool_weight"))?,
     }))
 }
@@ -323,8 +328,8 @@ pub fn read_filament(r: &Flat, prefix: &str) -> Result<SmFilament, String> {
     let vendor_id = id_or(r, &k("vendor_id"))?.or(vendor.as_ref().map(|v| v.id));
     let material_text = text(r, &k("material")).unwrap_or_default();
     let material = material_from_text(&material_text);
-    let density = number(r, &k("density"))?
-        .ok_or_else(|| format!("{} is missing", k("density")))?;
+    let density =
+        number(r, &k("density"))?.ok_or_else(|| format!("{} is missing", k("density")))?;
     let density_mg_cm3 = (density * 1000.0).round();
     if !(500.0..=3000.0).contains(&density_mg_cm3) {
         return Err(format!(
@@ -397,9 +402,10 @@ pub fn read_spool(r: &Flat) -> Result<SmSpool, String> {
         .or(id_or(r, "filament.id")?)
         .ok_or("filament_id is missing")?;
     let used = weight(r, "used_weight")?.unwrap_or(Centigrams::ZERO);
-    let initial = weight(r, "initial_weight")?
-        .filter(|w| w.0 > 0)
-        .or(weight(r, "filament.weight")?.filter(|w| w.0 > 0));
+    let initial =
+        weight(r, "initial_weight")?
+            .filter(|w| w.0 > 0)
+            .or(weight(r, "filament.weight")?.filter(|w| w.0 > 0));
     if initial.is_some_and(|w| w > filament::MAX_SPOOL_CG) {
         return Err("initial_weight is more than 20 kg".into());
     }

@@ -38,6 +38,9 @@ use crate::auth::AuthUser;
 use crate::error::ApiError;
 use crate::sync::push::{Status, apply_server_op, lock_shop};
 
+/// A row of the file: its line number, and its cells or why they cannot be read.
+type Line = (usize, Result<Row, String>);
+
 /// Most rows one import may have.
 pub const MAX_ROWS: usize = 10_000;
 /// Largest file one import may send.
@@ -267,7 +270,11 @@ fn decode(input: &CsvIn) -> ApiResult<String> {
                 message: "csv_base64: is not base64".into(),
                 field: Some("csv_base64".into()),
             })?,
-        _ => return Err(request_error("send the file as `csv` (text) or `csv_base64`, one of them")),
+        _ => {
+            return Err(request_error(
+                "send the file as `csv` (text) or `csv_base64`, one of them",
+            ));
+        }
     };
     if bytes.len() > MAX_BYTES {
         return Err(request_error(format!(
@@ -279,7 +286,11 @@ fn decode(input: &CsvIn) -> ApiResult<String> {
     match std::str::from_utf8(body) {
         Ok(t) => Ok(t.to_owned()),
         Err(e) => {
-            let line = body[..e.valid_up_to()].iter().filter(|b| **b == b'\n').count() + 1;
+            let line = body[..e.valid_up_to()]
+                .iter()
+                .filter(|b| **b == b'\n')
+                .count()
+                + 1;
             Err(request_error(format!(
                 "line {line} is not UTF-8 text; save the file as \"CSV UTF-8\" and try again"
             )))
@@ -289,7 +300,7 @@ fn decode(input: &CsvIn) -> ApiResult<String> {
 
 /// The rows of `text`, each with its line number; request errors for the header and for
 /// a file over [`MAX_ROWS`] rows (reading stops there).
-fn read(kind: CsvKind, text: &str) -> ApiResult<(Numbers, Vec<(usize, Result<Row, String>)>)> {
+fn read(kind: CsvKind, text: &str) -> ApiResult<(Numbers, Vec<Line>)> {
     let first = text.lines().next().unwrap_or_default();
     let semicolon = first.matches(';').count() > first.matches(',').count();
     let mut reader = csv::ReaderBuilder::new()
@@ -303,7 +314,9 @@ fn read(kind: CsvKind, text: &str) -> ApiResult<(Numbers, Vec<(usize, Result<Row
         .map(|h| h.trim().to_owned())
         .collect();
     if headers.iter().all(String::is_empty) {
-        return Err(request_error("the file is empty; the first line names the columns"));
+        return Err(request_error(
+            "the file is empty; the first line names the columns",
+        ));
     }
     kind.check_headers(&headers).map_err(request_error)?;
     let mut out = Vec::new();
@@ -430,7 +443,7 @@ async fn apply_row(
 
 /// Rows that parsed, with rejections for the others and for repeated keys.
 fn parsed<T, K: std::hash::Hash + Eq>(
-    lines: &[(usize, Result<Row, String>)],
+    lines: &[Line],
     report: &mut CsvReport,
     parse: impl Fn(&Row) -> Result<T, ValidationError>,
     key: impl Fn(&T) -> Option<K>,
@@ -475,7 +488,7 @@ async fn products(
     conn: &mut PgConnection,
     auth: &AuthUser,
     n: Numbers,
-    lines: &[(usize, Result<Row, String>)],
+    lines: &[Line],
     report: &mut CsvReport,
 ) -> ApiResult<()> {
     let items = parsed(
@@ -552,10 +565,16 @@ async fn products(
 async fn stock(
     conn: &mut PgConnection,
     auth: &AuthUser,
-    lines: &[(usize, Result<Row, String>)],
+    lines: &[Line],
     report: &mut CsvReport,
 ) -> ApiResult<()> {
-    let items = parsed(lines, report, rows::stock, |(sku, _)| Some(sku.clone()), "SKU");
+    let items = parsed(
+        lines,
+        report,
+        rows::stock,
+        |(sku, _)| Some(sku.clone()),
+        "SKU",
+    );
     if !report.rejected.is_empty() {
         return Ok(());
     }
@@ -607,10 +626,10 @@ async fn filaments_by_key(conn: &mut PgConnection) -> ApiResult<HashMap<Filament
     .map_err(db)?;
     let mut out = HashMap::new();
     for r in &found {
-        let material: Material =
-            serde_json::from_value(json!(r.get::<String, _>("material"))).map_err(ApiError::internal)?;
-        let diameter: Diameter =
-            serde_json::from_value(json!(r.get::<String, _>("diameter"))).map_err(ApiError::internal)?;
+        let material: Material = serde_json::from_value(json!(r.get::<String, _>("material")))
+            .map_err(ApiError::internal)?;
+        let diameter: Diameter = serde_json::from_value(json!(r.get::<String, _>("diameter")))
+            .map_err(ApiError::internal)?;
         let f = Filament {
             id: FilamentId(r.get("id")),
             brand: r.get("brand"),
@@ -643,7 +662,7 @@ async fn filaments(
     conn: &mut PgConnection,
     auth: &AuthUser,
     n: Numbers,
-    lines: &[(usize, Result<Row, String>)],
+    lines: &[Line],
     report: &mut CsvReport,
 ) -> ApiResult<()> {
     let items = parsed(
@@ -669,8 +688,15 @@ async fn filaments(
                     continue;
                 }
                 report.updated += 1;
-                crate::spoolman::import::write_filament(conn, auth, current.id.0, &next, false, true)
-                    .await?;
+                crate::spoolman::import::write_filament(
+                    conn,
+                    auth,
+                    current.id.0,
+                    &next,
+                    false,
+                    true,
+                )
+                .await?;
             }
             None => {
                 report.created += 1;
@@ -685,16 +711,10 @@ async fn spools(
     conn: &mut PgConnection,
     auth: &AuthUser,
     n: Numbers,
-    lines: &[(usize, Result<Row, String>)],
+    lines: &[Line],
     report: &mut CsvReport,
 ) -> ApiResult<()> {
-    let items = parsed(
-        lines,
-        report,
-        |r| rows::spool(r, n),
-        |s| s.id,
-        "spool id",
-    );
+    let items = parsed(lines, report, |r| rows::spool(r, n), |s| s.id, "spool id");
     if !report.rejected.is_empty() {
         return Ok(());
     }
@@ -723,25 +743,20 @@ async fn spools(
             });
             continue;
         };
-        let target = s
-            .id
-            .filter(|id| by_id.contains_key(id))
-            .or_else(|| {
-                s.barcode
-                    .as_ref()
-                    .and_then(|b| by_barcode.get(b))
-                    .filter(|ids| ids.len() == 1)
-                    .map(|ids| ids[0])
+        let target = s.id.filter(|id| by_id.contains_key(id)).or_else(|| {
+            s.barcode
+                .as_ref()
+                .and_then(|b| by_barcode.get(b))
+                .filter(|ids| ids.len() == 1)
+                .map(|ids| ids[0])
+        });
+        if target.is_some_and(|id| !used.insert(id)) {
+            report.rejected.push(Rejected {
+                line,
+                column: Some("barcode".into()),
+                message: "names the same spool as an earlier line".into(),
             });
-        if let Some(id) = target {
-            if !used.insert(id) {
-                report.rejected.push(Rejected {
-                    line,
-                    column: Some("barcode".into()),
-                    message: "names the same spool as an earlier line".into(),
-                });
-                continue;
-            }
+            continue;
         }
         let (id, left_now) = match target {
             Some(id) => {

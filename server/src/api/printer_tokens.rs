@@ -13,9 +13,7 @@ use sqlx::postgres::PgRow;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::common::{
-    ApiJson, ApiPath, ApiQuery, ApiResult, ListQuery, Page, db, invalid, require,
-};
+use super::common::{ApiJson, ApiPath, ApiQuery, ApiResult, ListQuery, Page, db, invalid, require};
 use super::{ApiState, Routes};
 use crate::auth::{AuthUser, tokens};
 use crate::error::ApiError;

@@ -10,10 +10,12 @@ use uuid::Uuid;
 
 /// Takes the shop's numbering lock until the transaction ends.
 pub async fn lock(conn: &mut PgConnection, shop: Uuid) -> Result<(), sqlx::Error> {
-    sqlx::query(r#"select pg_advisory_xact_lock(hashtextextended('printstall:spoolman:' || $1::text, 0))"#)
-        .bind(shop)
-        .execute(&mut *conn)
-        .await?;
+    sqlx::query(
+        r#"select pg_advisory_xact_lock(hashtextextended('printstall:spoolman:' || $1::text, 0))"#,
+    )
+    .bind(shop)
+    .execute(&mut *conn)
+    .await?;
     Ok(())
 }
 

@@ -141,7 +141,10 @@ pub fn from_json(resource: &'static str, v: &Value) -> Result<Vec<Flat>, RecordE
             resource,
             row: 0,
             id: None,
-            message: format!("{} records; import at most {MAX_RECORDS} at once", items.len()),
+            message: format!(
+                "{} records; import at most {MAX_RECORDS} at once",
+                items.len()
+            ),
         });
     }
     items
@@ -167,7 +170,9 @@ pub fn from_json(resource: &'static str, v: &Value) -> Result<Vec<Flat>, RecordE
 pub async fn fetch(base: &str) -> Result<SpoolmanData, ApiError> {
     let base = base.trim().trim_end_matches('/');
     let url = reqwest::Url::parse(base).map_err(|e| ApiError::Unprocessable {
-        message: format!("url: {base:?} is not an address ({e}); enter one like http://spoolman.local:7912"),
+        message: format!(
+            "url: {base:?} is not an address ({e}); enter one like http://spoolman.local:7912"
+        ),
         field: Some("url".into()),
     })?;
     if !matches!(url.scheme(), "http" | "https") {
@@ -301,7 +306,11 @@ fn plan(data: &SpoolmanData, errors: &mut Vec<RecordError>) -> Plan {
         let brand = f
             .brand
             .clone()
-            .or_else(|| f.vendor_id.and_then(|v| vendors.get(&v)).map(|v| v.name.clone()))
+            .or_else(|| {
+                f.vendor_id
+                    .and_then(|v| vendors.get(&v))
+                    .map(|v| v.name.clone())
+            })
             .unwrap_or_else(|| "Unknown".into());
         let net = f
             .net_weight_cg
@@ -404,8 +413,12 @@ pub async fn import(
         return Ok(report);
     }
     lock_shop(conn, auth.shop_id).await?;
-    ids::ensure(conn, auth.shop_id).await.map_err(crate::api::common::db)?;
-    ids::lock(conn, auth.shop_id).await.map_err(crate::api::common::db)?;
+    ids::ensure(conn, auth.shop_id)
+        .await
+        .map_err(crate::api::common::db)?;
+    ids::lock(conn, auth.shop_id)
+        .await
+        .map_err(crate::api::common::db)?;
     let db = crate::api::common::db;
     let mut ours: BTreeMap<i32, Uuid> = BTreeMap::new();
     for (source, f) in &plan.filaments {

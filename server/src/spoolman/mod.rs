@@ -77,7 +77,9 @@ pub fn router<S: Clone + Send + Sync + 'static>(api: ApiState, path: &str) -> Ro
     let root = crate::settings::spoolman_root(path).unwrap_or("/spoolman");
     let r = mount(Router::new(), path);
     let r = mount(r, &format!("{root}/t/{{token}}/api/v1"));
-    Router::new().merge(r).with_state(SpoolmanState { api, hub })
+    Router::new()
+        .merge(r)
+        .with_state(SpoolmanState { api, hub })
 }
 
 async fn not_found() -> SmError {
@@ -104,7 +106,10 @@ impl SmError {
     }
 
     fn no_spool(num: i64) -> Self {
-        Self::new(StatusCode::NOT_FOUND, format!("No spool with ID {num} found."))
+        Self::new(
+            StatusCode::NOT_FOUND,
+            format!("No spool with ID {num} found."),
+        )
     }
 }
 
@@ -173,10 +178,7 @@ struct TokenQuery {
 impl FromRequestParts<SpoolmanState> for Printer {
     type Rejection = SmError;
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &SpoolmanState,
-    ) -> Result<Self, SmError> {
+    async fn from_request_parts(parts: &mut Parts, state: &SpoolmanState) -> Result<Self, SmError> {
         let unauthorized = || {
             SmError::new(
                 StatusCode::UNAUTHORIZED,
@@ -252,10 +254,7 @@ pub struct MaybeWs(Option<WebSocketUpgrade>);
 impl FromRequestParts<SpoolmanState> for MaybeWs {
     type Rejection = SmError;
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &SpoolmanState,
-    ) -> Result<Self, SmError> {
+    async fn from_request_parts(parts: &mut Parts, state: &SpoolmanState) -> Result<Self, SmError> {
         let wants = parts
             .headers
             .get(header::UPGRADE)
@@ -281,7 +280,12 @@ fn num(p: &IdParam) -> SmResult<i64> {
     p.id.parse::<i64>()
         .ok()
         .filter(|n| *n > 0 && *n <= i64::from(i32::MAX))
-        .ok_or_else(|| SmError::bad(format!("{:?} is not a Spoolman id (a positive whole number)", p.id)))
+        .ok_or_else(|| {
+            SmError::bad(format!(
+                "{:?} is not a Spoolman id (a positive whole number)",
+                p.id
+            ))
+        })
 }
 
 async fn info(_p: Printer) -> Json<Value> {
@@ -471,7 +475,12 @@ async fn vendor(
         .into_iter()
         .next()
         .map(|v| Json(v).into_response())
-        .ok_or_else(|| SmError::new(StatusCode::NOT_FOUND, format!("No vendor with ID {n} found.")))
+        .ok_or_else(|| {
+            SmError::new(
+                StatusCode::NOT_FOUND,
+                format!("No vendor with ID {n} found."),
+            )
+        })
 }
 
 async fn feed_all(
@@ -534,7 +543,9 @@ async fn use_spool(
     let spool_id: Uuid = row.get("id");
     let grams = match (input.use_weight, input.use_length) {
         (Some(_), Some(_)) => {
-            return Err(SmError::bad("Only specify either use_weight or use_length."));
+            return Err(SmError::bad(
+                "Only specify either use_weight or use_length.",
+            ));
         }
         (None, None) => {
             return Err(SmError::bad(

@@ -135,7 +135,9 @@ fn filament_from(r: &PgRow) -> SmFilamentOut {
         density: f64::from(density) / 1000.0,
         diameter: diameter.parse().unwrap_or(1.75),
         weight: sm::grams(Centigrams(r.get("net_weight_cg"))),
-        spool_weight: r.get::<Option<i64>, _>("f_empty_cg").map(|c| sm::grams(Centigrams(c))),
+        spool_weight: r
+            .get::<Option<i64>, _>("f_empty_cg")
+            .map(|c| sm::grams(Centigrams(c))),
         article_number: r.get("article_number"),
         settings_extruder_temp: r.get("nozzle_temp_c"),
         settings_bed_temp: r.get("bed_temp_c"),
@@ -178,7 +180,9 @@ pub async fn load_spools(
             SmSpoolOut {
                 id: i64::from(r.get::<i32, _>("s_num")),
                 registered: when(r.get("created_at")),
-                first_used: r.get::<Option<OffsetDateTime>, _>("first_used_at").map(when),
+                first_used: r
+                    .get::<Option<OffsetDateTime>, _>("first_used_at")
+                    .map(when),
                 last_used: r.get::<Option<OffsetDateTime>, _>("last_used_at").map(when),
                 price: money(r.get("price_paid")),
                 remaining_weight: sm::grams(left),
