@@ -105,10 +105,13 @@ async fn run(
             },
             got = rx.recv() => {
                 match got {
-                    Ok(poke) if poke.shop_id != shop => continue,
+                    // Another shop's, or a change already sent.
+                    Ok(poke) if poke.shop_id != shop || poke.version <= last => continue,
                     Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {}
                     Err(broadcast::error::RecvError::Closed) => return Ok(()),
                 }
+                // One read for every poke already waiting (a CSV import pokes per row).
+                while rx.try_recv().is_ok() {}
                 let (events, seen) = changes(&st, &p, last, filter).await?;
                 last = seen;
                 for e in events {
