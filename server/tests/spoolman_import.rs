@@ -121,6 +121,12 @@ async fn exports_import_then_update_never_duplicate(pool: PgPool) {
         .await;
     assert_eq!(ledger["items"][0]["used_cg"], 25_050);
 
+    // Scanning an old Spoolman QR label finds the imported spool.
+    let (status, found) = owner.get("/spools?q=web%2Bspoolman%3As-12").await;
+    assert_eq!(status, 200, "{found}");
+    assert_eq!(found["items"].as_array().unwrap().len(), 1, "{found}");
+    assert_eq!(found["items"][0]["id"], s12["id"]);
+
     // Printers keep their Spoolman spool ids.
     let (_, t) = owner
         .post("/printer-tokens", json!({"name": "Voron"}))
