@@ -1,6 +1,7 @@
 //! Reusable pieces of the UI, one per file.
 
 pub mod bottom_nav;
+pub mod nfc_link;
 pub mod online_badge;
 pub mod placeholder;
 pub mod sign_in;
