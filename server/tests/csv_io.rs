@@ -1,4 +1,4 @@
-//! CSV export and import: a round trip of filaments, spools, products and stock into a
+//! CSV export and import: a round trip of filaments, spools, products, sales and stock into a
 //! fresh shop; previews that change nothing; and files that are refused whole with an
 //! error per row or per request: wrong columns, bad numbers, duplicate SKUs, 100,000 rows,
 //! an invalid encoding, a missing reference.
@@ -85,14 +85,16 @@ async fn round_trip_into_a_fresh_shop(pool: PgPool) {
         .await;
     assert_eq!(status, 201, "{sale}");
 
+    // In the order a fresh shop needs them: sales before the stock count that follows them.
     let files: Vec<(&str, String)> = vec![
         ("filaments", export(&a, "filaments").await),
         ("spools", export(&a, "spools").await),
         ("products", export(&a, "products").await),
+        ("sales", export(&a, "sales").await),
         ("stock", export(&a, "stock").await),
     ];
-    assert!(files[3].1.contains("REX-L,Rex REX-L,5"), "{}", files[3].1);
-    let sales = export(&a, "sales").await;
+    assert!(files[4].1.contains("REX-L,Rex REX-L,5"), "{}", files[4].1);
+    let sales = &files[3].1;
     assert!(
         sales
             .lines()
@@ -123,7 +125,7 @@ async fn round_trip_into_a_fresh_shop(pool: PgPool) {
     }
     for (kind, csv) in &files {
         let again = export(&b, kind).await;
-        if *kind == "spools" {
+        if *kind == "spools" || *kind == "sales" {
             assert_eq!(without_first_column(&again), without_first_column(csv));
         } else {
             assert_eq!(&again, csv, "{kind}");
@@ -254,6 +256,28 @@ async fn bad_files_are_refused_whole(pool: PgPool) {
     assert_eq!(
         import(&a, "sales", json!({"csv": "sale_id\n"})).await.0,
         422
+    );
+    // A sale whose total does not add up is refused; a sale of an unknown SKU too.
+    let (status, err) = import(
+        &a,
+        "sales",
+        json!({"csv": "sale_id,taken_at,payment_method,sku,quantity,unit_price,sale_total\nS1,2025-06-14T10:00:00Z,cash,REX-L,2,12.50,99.00\nS2,2025-06-14T10:05:00Z,card,NOPE,1,1.00,\n"}),
+    )
+    .await;
+    assert_eq!(status, 422, "{err}");
+    let rejected = err["report"]["rejected"].as_array().unwrap();
+    assert_eq!(
+        (
+            rejected[0]["column"].as_str(),
+            rejected[1]["column"].as_str()
+        ),
+        (Some("sale_total"), Some("sku")),
+        "{rejected:?}"
+    );
+    assert_eq!(
+        export(&a, "sales").await.lines().count(),
+        1,
+        "no sale was recorded"
     );
     assert_eq!(import(&a, "nonsense", json!({"csv": "a\n"})).await.0, 404);
     let seller = seller_of(&a).await;

@@ -28,7 +28,7 @@ pub enum CsvKind {
     Filaments,
     /// Spools (key: `id` of this shop, else `barcode`).
     Spools,
-    /// Sales, one row per line (export only).
+    /// Sales, one row per line (key: `sale_id`; an imported sale is recorded once).
     Sales,
 }
 
@@ -132,7 +132,13 @@ impl CsvKind {
                 "filament_diameter",
                 "initial_g",
             ],
-            CsvKind::Sales => &[],
+            CsvKind::Sales => &[
+                "taken_at",
+                "payment_method",
+                "sku",
+                "quantity",
+                "unit_price",
+            ],
         }
     }
 
@@ -492,6 +498,58 @@ pub fn spool(row: &Row, n: Numbers) -> Result<SpoolRow, ValidationError> {
     }
     .validate()?;
     Ok(s)
+}
+
+/// A sales row: one line of a sale.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SaleRow {
+    /// The sale it belongs to (rows with the same `sale_id` are one sale; none: its own).
+    pub sale_key: Option<String>,
+    /// When it was taken.
+    pub taken_at: time::OffsetDateTime,
+    /// How it was paid.
+    pub payment_method: super::sale::PaymentMethod,
+    /// Voided afterwards.
+    pub voided: bool,
+    /// The product's SKU.
+    pub sku: String,
+    /// Units.
+    pub quantity: u32,
+    /// Price of one unit.
+    pub unit_price: Minor,
+    /// The sale's discount, an amount.
+    pub discount: Option<Minor>,
+    /// The sale's total in the file, checked against the one computed.
+    pub total: Option<Minor>,
+}
+
+/// A sales row.
+pub fn sale(row: &Row, n: Numbers) -> Result<SaleRow, ValidationError> {
+    let t = required(row, "taken_at")?;
+    let taken_at = time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339)
+        .map_err(|_| {
+        err(
+            "taken_at",
+            format!("{t:?} is not a time like 2025-06-14T10:30:00Z"),
+        )
+    })?;
+    let quantity: u32 =
+        whole(row, "quantity")?.ok_or_else(|| err("quantity", "is empty; fill it in"))?;
+    if quantity == 0 || quantity > super::sale::MAX_LINE_QUANTITY {
+        return Err(err("quantity", "must be between 1 and 10000"));
+    }
+    Ok(SaleRow {
+        sale_key: text(row, "sale_id"),
+        taken_at,
+        payment_method: label(row, "payment_method", "cash, card or other")?,
+        voided: flag(row, "voided", false)?,
+        sku: required(row, "sku")?.to_owned(),
+        quantity,
+        unit_price: money(row, "unit_price", n)?
+            .ok_or_else(|| err("unit_price", "is empty; fill it in"))?,
+        discount: money(row, "sale_discount", n)?,
+        total: money(row, "sale_total", n)?,
+    })
 }
 
 #[cfg(test)]

@@ -1,5 +1,5 @@
-//! CSV export and import of products, stock levels, filaments, spools (both ways) and sales
-//! (export): `GET /csv/{kind}` answers the file; `POST /csv/{kind}` with
+//! CSV export and import of products, stock levels, filaments, spools and sales:
+//! `GET /csv/{kind}` answers the file; `POST /csv/{kind}` with
 //! `{"csv": text}` (or `{"csv_base64": bytes}` for a file as saved) and `dry_run` first
 //! previews what would be created, updated or left as is, and every row that would be
 //! rejected and why; without `dry_run` the same work is committed in one transaction.
@@ -368,12 +368,6 @@ async fn import(
 ) -> ApiResult<Response> {
     let kind = kind_of(&name)?;
     require(&auth, Action::EditCatalogue)?;
-    if kind == CsvKind::Sales {
-        return Err(ApiError::Unprocessable {
-            message: "sales are exported, not imported: a sale is recorded at the till".into(),
-            field: None,
-        });
-    }
     if kind != CsvKind::Stock {
         require(&auth, Action::EditPrices)?;
     }
@@ -392,7 +386,7 @@ async fn import(
         CsvKind::Stock => stock(&mut tx, &auth, &lines, &mut report).await?,
         CsvKind::Filaments => filaments(&mut tx, &auth, numbers, &lines, &mut report).await?,
         CsvKind::Spools => spools(&mut tx, &auth, numbers, &lines, &mut report).await?,
-        CsvKind::Sales => {}
+        CsvKind::Sales => sales(&mut tx, &auth, numbers, &lines, &mut report).await?,
     }
     if !report.rejected.is_empty() {
         tx.rollback().await.map_err(db)?;
@@ -833,6 +827,159 @@ async fn spools(
                 note: Some("CSV import".into()),
             });
             apply_row(conn, auth, body, line, report).await?;
+        }
+    }
+    Ok(())
+}
+
+/// The id an imported sale gets: derived from the shop and the file's `sale_id` (or line),
+/// so importing the same file again finds the sales it recorded (a UUIDv8).
+fn imported_sale_id(shop: Uuid, key: &str) -> Uuid {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    h.update(b"printstall:csv-sale:v1:");
+    h.update(shop.as_bytes());
+    h.update(key.as_bytes());
+    let digest = h.finalize();
+    let mut bytes = [0u8; 16];
+    bytes.copy_from_slice(&digest[..16]);
+    uuid::Builder::from_custom_bytes(bytes).into_uuid()
+}
+
+/// Sales, one row per line: rows with the same `sale_id` are one sale, recorded with
+/// `sale.record.v1` (and `sale.void.v1` when voided) at the shop's tax settings. A sale
+/// already in the shop (its own export) or imported before is left as it is.
+async fn sales(
+    conn: &mut PgConnection,
+    auth: &AuthUser,
+    n: Numbers,
+    lines: &[Line],
+    report: &mut CsvReport,
+) -> ApiResult<()> {
+    use printstall_core::domain::SaleId;
+    use printstall_core::domain::sale::{Discount, NewSale, SaleLine};
+    use printstall_core::sync::op::SaleVoid;
+
+    let items = parsed(lines, report, |r| rows::sale(r, n), |_| None::<()>, "line");
+    if !report.rejected.is_empty() {
+        return Ok(());
+    }
+    // Lines grouped into sales, in file order.
+    let mut groups: Vec<(String, Vec<(usize, rows::SaleRow)>)> = Vec::new();
+    for (line, r) in items {
+        let key = r.sale_key.clone().unwrap_or_else(|| format!("line-{line}"));
+        match groups.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, g)) => g.push((line, r)),
+            None => groups.push((key, vec![(line, r)])),
+        }
+    }
+    let skus: Vec<&str> = groups
+        .iter()
+        .flat_map(|(_, g)| g.iter().map(|(_, r)| r.sku.as_str()))
+        .collect();
+    let products: HashMap<String, Uuid> =
+        sqlx::query(r#"select id, sku from product where sku = any($1)"#)
+            .bind(&skus)
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(db)?
+            .iter()
+            .map(|r| (r.get("sku"), r.get("id")))
+            .collect();
+    let candidates: Vec<Uuid> = groups
+        .iter()
+        .flat_map(|(k, _)| {
+            [
+                Uuid::parse_str(k).ok(),
+                Some(imported_sale_id(auth.shop_id, k)),
+            ]
+        })
+        .flatten()
+        .collect();
+    let known: HashSet<Uuid> = sqlx::query_scalar(r#"select id from sale where id = any($1)"#)
+        .bind(&candidates)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(db)?
+        .into_iter()
+        .collect();
+    let shop = sqlx::query(r#"select tax_rate_bp, prices_include_tax from shop"#)
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(db)?;
+    let tax_rate_bp = u32::try_from(shop.get::<i32, _>("tax_rate_bp")).unwrap_or(0);
+    let prices_include_tax: bool = shop.get("prices_include_tax");
+    for (key, group) in groups {
+        let first_line = group[0].0;
+        let head = group[0].1.clone();
+        let own = Uuid::parse_str(&key).ok().filter(|id| known.contains(id));
+        let derived = imported_sale_id(auth.shop_id, &key);
+        if own.is_some() || known.contains(&derived) {
+            report.unchanged += 1;
+            continue;
+        }
+        let mut sale_lines = Vec::new();
+        for (line, r) in &group {
+            let Some(product) = products.get(&r.sku) else {
+                report.rejected.push(Rejected {
+                    line: *line,
+                    column: Some("sku".into()),
+                    message: format!(
+                        "no product has the SKU {:?}; import the products first",
+                        r.sku
+                    ),
+                });
+                continue;
+            };
+            sale_lines.push(SaleLine {
+                product_id: ProductId(*product),
+                quantity: r.quantity,
+                unit_price: r.unit_price,
+            });
+        }
+        if sale_lines.len() != group.len() {
+            continue;
+        }
+        let sale = NewSale {
+            sale_id: SaleId(derived),
+            event_id: None,
+            lines: sale_lines,
+            discount: head
+                .discount
+                .filter(|d| d.0 > 0)
+                .map_or(Discount::None, |amount| Discount::Amount { amount }),
+            payment_method: head.payment_method,
+            tax_rate_bp,
+            prices_include_tax,
+            taken_at: head.taken_at,
+        };
+        let totals = match sale.validate().and_then(|()| sale.totals()) {
+            Ok(t) => t,
+            Err(e) => {
+                reject(report, first_line, e);
+                continue;
+            }
+        };
+        if let Some(total) = head.total.filter(|t| *t != totals.total) {
+            report.rejected.push(Rejected {
+                line: first_line,
+                column: Some("sale_total".into()),
+                message: format!(
+                    "is {}, but the lines, discount and the shop's tax make {}; check the file",
+                    format_decimal(total.0, 2),
+                    format_decimal(totals.total.0, 2)
+                ),
+            });
+            continue;
+        }
+        report.created += 1;
+        apply_row(conn, auth, OpBody::SaleRecord(sale), first_line, report).await?;
+        if head.voided {
+            let body = OpBody::SaleVoid(SaleVoid {
+                sale_id: SaleId(derived),
+                reason: "voided (CSV import)".into(),
+            });
+            apply_row(conn, auth, body, first_line, report).await?;
         }
     }
     Ok(())

@@ -493,7 +493,7 @@ pub const OPERATIONS: &[(&str, &str, &str, &str, bool)] = &[
         "POST",
         "/csv/{kind}",
         "imports",
-        "Import products, stock, filaments or spools from CSV (dry_run previews; all or nothing)",
+        "Import products, stock, filaments, spools or sales from CSV (dry_run previews; all or nothing)",
         true,
     ),
     ("GET", "/openapi.json", "meta", "This document", false),
