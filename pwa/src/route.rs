@@ -23,6 +23,8 @@ pub enum Route {
     Events,
     #[at("/more")]
     More,
+    #[at("/nfc")]
+    Nfc,
     #[not_found]
     #[at("/404")]
     NotFound,
@@ -51,6 +53,7 @@ pub fn switch(route: Route) -> Html {
         Route::Models => html! { <pages::models::Models /> },
         Route::Events => html! { <pages::events::Events /> },
         Route::More => html! { <pages::more::More /> },
+        Route::Nfc => html! { <pages::nfc::Nfc /> },
         Route::NotFound => html! { <pages::not_found::NotFound /> },
     }
 }

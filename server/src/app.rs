@@ -213,6 +213,9 @@ impl AppState {
                 )?)),
                 None => None,
             },
+            spoolman_root: crate::settings::spoolman_root(&settings.spoolman_path)
+                .unwrap_or("/spoolman")
+                .into(),
         };
         Ok(Self {
             db,
@@ -270,6 +273,10 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(crate::metrics::render))
         .merge(crate::api::router(state.api.clone()))
         .merge(crate::sync::router(state.api.clone()))
+        .merge(crate::spoolman::router(
+            state.api.clone(),
+            &state.settings.spoolman_path,
+        ))
         .merge(routes::files::router())
         .merge(routes::web_app::router(state.settings.pwa_dir.clone()))
         .layer(axum::middleware::from_fn(crate::metrics::track))

@@ -19,6 +19,7 @@ pub mod export;
 pub mod routes;
 pub mod secret;
 pub mod settings;
+pub mod spoolman;
 pub mod storage;
 pub mod sync;
 pub mod telemetry;

@@ -43,7 +43,27 @@ pub const KEYS: &[&str] = &[
     "SMTP_USERNAME",
     "SMTP_PASSWORD",
     "SMTP_FROM",
+    "PRINTSTALL_SPOOLMAN_PATH",
 ];
+
+/// Default path of the Spoolman-compatible API.
+pub const DEFAULT_SPOOLMAN_PATH: &str = "/spoolman/api/v1";
+
+/// The address prefix that Spoolman clients are given for a Spoolman API path
+/// (`/spoolman/api/v1` -> `/spoolman`); `None` when the path does not end in `/api/v1`, or
+/// would put it under PrintStall's own `/api`.
+pub fn spoolman_root(path: &str) -> Option<&str> {
+    let root = path.strip_suffix("/api/v1")?;
+    let ok = root.starts_with('/')
+        && root.len() > 1
+        && root != "/api"
+        && !root.starts_with("/api/")
+        && !root.contains("//")
+        && root
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '/' | '-' | '_' | '.'));
+    ok.then_some(root)
+}
 
 /// Default storage quota of one shop: 5 GiB.
 pub const DEFAULT_SHOP_QUOTA_BYTES: u64 = 5 * 1024 * 1024 * 1024;
@@ -175,6 +195,8 @@ pub struct Settings {
     pub oidc: Option<OidcSettings>,
     /// Outgoing mail; `None`: email is off (invite codes still work when handed over).
     pub smtp: Option<SmtpSettings>,
+    /// Where the Spoolman-compatible API for printers is served; ends in `/api/v1`.
+    pub spoolman_path: String,
 }
 
 impl fmt::Debug for Settings {
@@ -209,6 +231,7 @@ impl fmt::Debug for Settings {
             .field("encryption_keys", &self.encryption_keys)
             .field("oidc", &self.oidc)
             .field("smtp", &self.smtp)
+            .field("spoolman_path", &self.spoolman_path)
             .finish()
     }
 }
@@ -252,6 +275,17 @@ impl Settings {
                 expected: "a number of bytes, e.g. 5368709120 for 5 GiB",
             })?,
         };
+        let spoolman_path = get("PRINTSTALL_SPOOLMAN_PATH")
+            .unwrap_or_else(|| DEFAULT_SPOOLMAN_PATH.into())
+            .trim_end_matches('/')
+            .to_owned();
+        if spoolman_root(&spoolman_path).is_none() {
+            return Err(SettingsError::Invalid {
+                key: "PRINTSTALL_SPOOLMAN_PATH",
+                value: spoolman_path,
+                expected: "a path ending in /api/v1 below a folder other than /api, e.g. /spoolman/api/v1 (Spoolman's clients add /api/v1 to the server address they are given)",
+            });
+        }
         let data_dir = PathBuf::from(get("PRINTSTALL_DATA_DIR").unwrap_or_else(|| ".data".into()));
         let storage = storage_settings(&get, &data_dir)?;
         let public_url = get("PRINTSTALL_PUBLIC_URL").map(|u| u.trim_end_matches('/').to_owned());
@@ -285,6 +319,7 @@ impl Settings {
             jwt_secret: get("PRINTSTALL_JWT_SECRET").map(Secret::new),
             shop_quota_bytes,
             encryption_keys: get("PRINTSTALL_ENCRYPTION_KEYS").map(Secret::new),
+            spoolman_path,
             data_dir,
             storage,
             oidc,
@@ -542,6 +577,26 @@ mod tests {
         assert!(s.database_url.is_none());
         assert!(matches!(s.storage, StorageSettings::Local { .. }));
         assert_eq!(s.shop_quota_bytes, 5 * 1024 * 1024 * 1024);
+    }
+
+    #[test]
+    fn reads_the_spoolman_path() {
+        let s = Settings::from_values(&values(&[])).unwrap();
+        assert_eq!(s.spoolman_path, "/spoolman/api/v1");
+        let s = Settings::from_values(&values(&[(
+            "PRINTSTALL_SPOOLMAN_PATH",
+            "/printers/sm/api/v1/",
+        )]))
+        .unwrap();
+        assert_eq!(spoolman_root(&s.spoolman_path), Some("/printers/sm"));
+        for bad in ["/api/v1", "/spoolman", "/api/x/api/v1", "spoolman/api/v1"] {
+            let err =
+                Settings::from_values(&values(&[("PRINTSTALL_SPOOLMAN_PATH", bad)])).unwrap_err();
+            assert!(
+                err.to_string().contains("PRINTSTALL_SPOOLMAN_PATH"),
+                "{bad}: {err}"
+            );
+        }
     }
 
     #[test]

@@ -51,6 +51,13 @@ async fn every_route_with_another_shops_token(pool: PgPool) {
         .post("/sales", json!({"lines": [{"product_id": prd, "quantity": 1, "unit_price": 1500}], "payment_method": "cash", "event_id": evt}))
         .await;
     let sale = sale["id"].as_str().unwrap().to_owned();
+    let (_, token) = a
+        .post(
+            "/printer-tokens",
+            json!({"name": "MK4S", "printer_id": prn}),
+        )
+        .await;
+    let token = token["id"].as_str().unwrap().to_owned();
     a.call(
         reqwest::Method::PUT,
         &format!("/events/{evt}/plan"),
@@ -101,6 +108,7 @@ async fn every_route_with_another_shops_token(pool: PgPool) {
         &a.shop_id,
         &sliced_file,
         &upload,
+        &token,
     ];
     let id_of: BTreeMap<&str, &String> = [
         ("products", &prd),
@@ -113,6 +121,7 @@ async fn every_route_with_another_shops_token(pool: PgPool) {
         ("print-jobs", &job),
         ("events", &evt),
         ("uploads", &upload),
+        ("printer-tokens", &token),
     ]
     .into_iter()
     .collect();
@@ -251,6 +260,17 @@ async fn every_route_with_another_shops_token(pool: PgPool) {
         // B's own audit log (its sign-up and the rows it made above), none of A's.
         (("GET", "/audit"), (None, 200)),
         (("GET", "/audit/export"), (None, 200)),
+        (("GET", "/printer-tokens"), (None, 200)),
+        (
+            ("POST", "/printer-tokens"),
+            (Some(json!({"name": "P", "printer_id": prn})), 404),
+        ),
+        (("DELETE", "/printer-tokens/{id}"), (None, 404)),
+        (("POST", "/imports/spoolman"), (Some(json!({"spools": []})), 200)),
+        // `{kind}` is not a kind: 404 (each kind's export and import by another shop is
+        // walked in csv_io.rs).
+        (("GET", "/csv/{kind}"), (None, 404)),
+        (("POST", "/csv/{kind}"), (Some(json!({"csv": "sku,on_hand\n"})), 404)),
     ]
     .into_iter()
     .collect();

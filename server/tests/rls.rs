@@ -27,6 +27,9 @@ const SHOP_TABLES: &[&str] = &[
     "invite",
     "audit_log",
     "shop_digest",
+    "printer_token",
+    "spoolman_id",
+    "spoolman_carry",
 ];
 
 struct Seeded {
@@ -106,6 +109,19 @@ async fn seed(pool: &PgPool) -> Seeded {
             .execute(&mut *tx)
             .await
             .unwrap();
+        sqlx::query("insert into printer_token (id, shop_id, name, token_hash, created_by) values ($1, $2, 'MK4S', $3, $4)")
+            .bind(Uuid::now_v7())
+            .bind(shop)
+            .bind(format!("token-hash-{name}"))
+            .bind(user)
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        sqlx::query("insert into spoolman_id (shop_id, kind, num, vendor_key) values ($1, 'vendor', 1, 'prusament')")
+            .bind(shop)
+            .execute(&mut *tx)
+            .await
+            .unwrap();
         tx.commit().await.unwrap();
         ids.push((shop, user, product));
     }
@@ -168,7 +184,7 @@ async fn the_app_role_is_not_an_owner_and_cannot_bypass(pool: PgPool) {
         .unwrap();
         assert!(forced.0, "{t}: row-level security is not enabled");
         assert!(
-            forced.1 || *t == "invite",
+            forced.1 || *t == "invite" || *t == "printer_token",
             "{t}: row-level security is not forced"
         );
         assert_ne!(forced.2, "printstall_app", "{t} is owned by the app role");

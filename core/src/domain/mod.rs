@@ -11,6 +11,8 @@
 //! - **Spools** never go below 0 g left: a use larger than what is left clamps at 0 and
 //!   the overshoot is recorded ([`spool::apply_use`]).
 
+pub mod catalogue;
+pub mod csv_rows;
 pub mod dates;
 pub mod filament;
 pub mod ids;
@@ -23,6 +25,7 @@ pub mod product;
 pub mod sale;
 pub mod shop;
 pub mod spool;
+pub mod spoolman;
 pub mod validation;
 pub mod variant;
 pub mod weight;

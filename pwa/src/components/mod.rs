@@ -2,6 +2,7 @@
 
 pub mod account_security;
 pub mod bottom_nav;
+pub mod nfc_link;
 pub mod online_badge;
 pub mod placeholder;
 pub mod sign_in;

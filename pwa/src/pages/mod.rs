@@ -4,6 +4,7 @@ pub mod dashboard;
 pub mod events;
 pub mod models;
 pub mod more;
+pub mod nfc;
 pub mod not_found;
 pub mod queue;
 pub mod scan;

@@ -2,12 +2,15 @@
 //! [`Routes`] registry so that the OpenAPI document can be checked against what is mounted.
 
 pub mod common;
+pub mod csv_io;
 pub mod events;
 pub mod filaments;
 pub mod files;
+pub mod imports;
 pub mod models;
 pub mod openapi;
 pub mod print_jobs;
+pub mod printer_tokens;
 pub mod printers;
 pub mod products;
 pub mod sales;
@@ -43,6 +46,9 @@ pub struct ApiState {
     pub oidc: Option<Arc<auth::oidc::OidcVerifier>>,
     /// Outgoing mail, when SMTP is configured.
     pub mailer: Option<Arc<crate::email::Mailer>>,
+    /// The address prefix Spoolman clients are given (`/spoolman`; the API is below it at
+    /// `/api/v1`, see [`crate::spoolman`]).
+    pub spoolman_root: Arc<str>,
 }
 
 /// A router that remembers every `(method, path)` it mounts.
@@ -92,6 +98,9 @@ fn all_routes() -> Routes {
     let r = crate::audit::routes(r);
     let r = crate::export::routes(r);
     let r = crate::erase::routes(r);
+    let r = printer_tokens::routes(r);
+    let r = imports::routes(r);
+    let r = csv_io::routes(r);
     openapi::routes(r)
 }
 

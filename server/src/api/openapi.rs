@@ -538,6 +538,48 @@ pub const OPERATIONS: &[(&str, &str, &str, &str, bool)] = &[
         "Replace the event's stock plan (owner)",
         true,
     ),
+    (
+        "GET",
+        "/printer-tokens",
+        "printers",
+        "Printer API tokens for the Spoolman-compatible API (owner; never the token itself)",
+        true,
+    ),
+    (
+        "POST",
+        "/printer-tokens",
+        "printers",
+        "Make a printer API token (owner); the token is shown once",
+        true,
+    ),
+    (
+        "DELETE",
+        "/printer-tokens/{id}",
+        "printers",
+        "Revoke a printer API token (owner)",
+        true,
+    ),
+    (
+        "POST",
+        "/imports/spoolman",
+        "imports",
+        "Import vendors, filaments and spools from Spoolman's exports or a running Spoolman (owner; dry_run previews)",
+        true,
+    ),
+    (
+        "GET",
+        "/csv/{kind}",
+        "imports",
+        "Export products, stock, filaments, spools or sales as CSV",
+        true,
+    ),
+    (
+        "POST",
+        "/csv/{kind}",
+        "imports",
+        "Import products, stock, filaments, spools or sales from CSV (dry_run previews; all or nothing)",
+        true,
+    ),
     ("GET", "/openapi.json", "meta", "This document", false),
     (
         "POST",
@@ -642,7 +684,7 @@ pub fn build() -> OpenApi {
                 ResponseBuilder::new().description("done; no body").build(),
             );
         }
-        for name in ["id", "file_id"] {
+        for name in ["id", "file_id", "kind"] {
             if !path.contains(&format!("{{{name}}}")) {
                 continue;
             }
@@ -654,9 +696,11 @@ pub fn build() -> OpenApi {
                     .schema(Some(
                         ObjectBuilder::new()
                             .schema_type(utoipa::openapi::Type::String)
-                            .format(Some(utoipa::openapi::SchemaFormat::KnownFormat(
-                                utoipa::openapi::KnownFormat::Uuid,
-                            ))),
+                            .format((name != "kind").then_some(
+                                utoipa::openapi::SchemaFormat::KnownFormat(
+                                    utoipa::openapi::KnownFormat::Uuid,
+                                ),
+                            )),
                     )),
             );
         }
