@@ -52,6 +52,7 @@ pub enum StartError {
     DataDir { path: String, detail: String },
     #[error(transparent)]
     Crypto(#[from] crate::crypto::CryptoError),
+    #[error(transparent)]
     Email(#[from] crate::email::EmailError),
 }
 

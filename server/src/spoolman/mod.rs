@@ -226,6 +226,8 @@ impl FromRequestParts<SpoolmanState> for Printer {
             user_id: row.get("created_by"),
             shop_id: row.get("shop_id"),
             role: Role::Seller,
+            // A printer token is not a sign-in session.
+            session_id: None,
         };
         // The member who made the token must still belong to the shop.
         let mut tx = crate::tenancy::begin(&state.api.app, user.shop_id, user.user_id).await?;
