@@ -44,7 +44,7 @@ impl Mesh {
     pub fn push(&mut self, t: Triangle) {
         let index = self.offered;
         self.offered += 1;
-        if !t.iter().flatten().all(|v| v.is_finite()) || index % self.stride != 0 {
+        if !t.iter().flatten().all(|v| v.is_finite()) || !index.is_multiple_of(self.stride) {
             return;
         }
         if self.triangles.len() >= self.cap {
@@ -55,7 +55,7 @@ impl Mesh {
                 i % 2 == 1
             });
             self.stride = self.stride.saturating_mul(2);
-            if index % self.stride != 0 {
+            if !index.is_multiple_of(self.stride) {
                 return;
             }
         }
