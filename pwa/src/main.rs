@@ -9,6 +9,7 @@ mod route;
 mod slice_blob;
 mod store;
 mod sync;
+mod uploads;
 
 fn main() {
     yew::Renderer::<app::App>::new().render();

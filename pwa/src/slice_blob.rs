@@ -14,6 +14,8 @@ use wasm_bindgen_futures::JsFuture;
 const MAX_ROUNDS: usize = 32;
 /// Bytes read from one file at most, whatever the file claims.
 const MAX_LOADED: u64 = 64 * 1024 * 1024;
+/// A 3MF up to this size is loaded at once (its model member is read through anyway).
+const WHOLE_3MF: u64 = 32 * 1024 * 1024;
 
 /// The metadata plus what reading it cost.
 pub struct Parsed {
@@ -57,6 +59,20 @@ pub async fn inspect_file(file: &web_sys::File) -> Result<Parsed, String> {
     let name = file.name();
     let size = file.size().max(0.0) as u64;
     let mut reader = SparseReader::new(size);
+    let lower = name.to_ascii_lowercase();
+    // An STL is read through to the end (every triangle counts), and a 3MF's model member
+    // is streamed through: for those, load the whole file at once when it is not too big.
+    let whole = lower.ends_with(".stl") || (lower.ends_with(".3mf") && size <= WHOLE_3MF);
+    if whole {
+        if size > MAX_LOADED {
+            return Err(format!(
+                "{name}: reading it would need more than {} MB here; the server will read it after the upload",
+                MAX_LOADED >> 20
+            ));
+        }
+        let all = read_range(file, 0, size).await?;
+        reader.insert(0, all);
+    }
     // Every format looks at the first bytes, and most at the last ones: load both at once.
     let first = read_range(file, 0, FETCH_ALIGN.min(size)).await?;
     reader.insert(0, first);

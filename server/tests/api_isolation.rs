@@ -249,6 +249,16 @@ async fn every_route_with_another_shops_token(pool: PgPool) {
         (("GET", "/variants/{id}/files/{file_id}/download"), (None, 404)),
         (("GET", "/variants/{id}/files/{file_id}/thumbnail"), (None, 404)),
         (("POST", "/uploads/{id}/complete"), (Some(json!({})), 404)),
+        (("GET", "/uploads/{id}"), (None, 404)),
+        (("DELETE", "/uploads/{id}"), (None, 404)),
+        (("GET", "/models/{id}/files"), (None, 404)),
+        (
+            ("POST", "/models/{id}/files"),
+            (Some(json!({"file_name": "x.stl", "size_bytes": 10, "sha256": "0".repeat(64)})), 404),
+        ),
+        (("POST", "/models/{id}/files/{file_id}/restore"), (Some(json!({})), 404)),
+        (("GET", "/models/{id}/files/{file_id}/download"), (None, 404)),
+        (("GET", "/models/{id}/files/{file_id}/thumbnail"), (None, 404)),
         (
             ("POST", "/sync/push"),
             (

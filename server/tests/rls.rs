@@ -12,6 +12,8 @@ const SHOP_TABLES: &[&str] = &[
     "model",
     "filament",
     "sliced_file",
+    "file_upload",
+    "model_file",
     "model_variant",
     "variant_filament",
     "spool",
@@ -90,9 +92,17 @@ async fn seed(pool: &PgPool) -> Seeded {
             .execute(&mut *tx)
             .await
             .unwrap();
+        let model = Uuid::now_v7();
         sqlx::query("insert into model (id, shop_id, name, source_site, licence_name, licence_allows_selling) values ($1, $2, 'Rex', 'own', 'own', true)")
+            .bind(model)
+            .bind(shop)
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        sqlx::query("insert into model_file (id, shop_id, model_id, version, current, storage_key, file_name, size_bytes, sha256) values ($1, $2, $3, 1, true, 'shops/x/uploads/y', 'rex.stl', 84, repeat('0', 64))")
             .bind(Uuid::now_v7())
             .bind(shop)
+            .bind(model)
             .execute(&mut *tx)
             .await
             .unwrap();

@@ -11,6 +11,9 @@ pub enum FileFormat {
     Bgcode,
     #[serde(rename = "3mf")]
     ThreeMf,
+    /// An STL design file (geometry only).
+    #[serde(rename = "stl")]
+    Stl,
 }
 
 /// The program that wrote the file, as it names itself (`PrusaSlicer`, `BambuStudio`, `Cura`…).
@@ -100,6 +103,10 @@ pub struct SliceInfo {
     /// The encoded thumbnail images, parallel to `thumbnails` (not serialised).
     #[serde(skip)]
     pub thumbnail_data: Vec<Vec<u8>>,
+    /// A bounded sample of the model's triangles (STL, 3MF with geometry), for drawing a
+    /// thumbnail with [`super::raster::render`] when the file has none (not serialised).
+    #[serde(skip)]
+    pub mesh: Option<super::Mesh>,
 }
 
 impl SliceInfo {
@@ -123,6 +130,7 @@ impl SliceInfo {
             thumbnails: Vec::new(),
             warnings: Vec::new(),
             thumbnail_data: Vec::new(),
+            mesh: None,
         }
     }
 

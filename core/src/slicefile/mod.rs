@@ -1,5 +1,6 @@
 //! Metadata from sliced files: ASCII G-code, Prusa binary G-code (`.bgcode`) and 3MF
-//! (`.3mf` projects and sliced `.gcode.3mf`).
+//! (`.3mf` projects and sliced `.gcode.3mf`); geometry from STL and 3MF design files, with
+//! a software-rendered picture ([`raster`]) for models that carry none.
 //!
 //! [`inspect`] reads only what it needs from a `Read + Seek` source: the head and tail windows
 //! of a G-code file, the block headers of a `.bgcode` up to its first G-code block, and the zip
@@ -13,10 +14,13 @@ mod extract;
 mod gcode;
 mod heatshrink;
 mod info;
+pub mod mesh;
 mod meta;
 mod model3mf;
+pub mod raster;
 mod slicers;
 mod sparse;
+mod stl;
 mod summary;
 mod text;
 mod threemf;
@@ -31,7 +35,9 @@ pub use error::SliceError;
 pub use info::{
     Filament, FileFormat, ModelInfo, Plate, SliceInfo, Slicer, Thumbnail, ThumbnailFormat,
 };
+pub use mesh::Mesh;
 pub use sparse::{FETCH_ALIGN, NeedRange, SparseReader, SparseStep, inspect_sparse};
+pub use stl::MAX_TRIANGLES as MAX_STL_TRIANGLES;
 pub use summary::format_duration;
 
 use window::Source;
@@ -42,7 +48,7 @@ const SNIFF_LEN: usize = 4096;
 /// Reads the metadata of one sliced file.
 ///
 /// The format is detected from the magic bytes (`GCDE` for `.bgcode`, `PK\x03\x04` for 3MF),
-/// then from the extension of `file_name` and the look of the first bytes (ASCII G-code).
+/// then from the extension of `file_name` and the look of the first bytes (STL, ASCII G-code).
 /// `file_name` is only used for detection and copied into [`SliceInfo::file`].
 pub fn inspect<R: Read + Seek>(reader: &mut R, file_name: &str) -> Result<SliceInfo, SliceError> {
     let mut src = Source::new(reader)?;
@@ -65,6 +71,8 @@ pub fn inspect<R: Read + Seek>(reader: &mut R, file_name: &str) -> Result<SliceI
             format: "3mf",
             reason: "the file is not a zip archive".into(),
         });
+    } else if lower.ends_with(".stl") || stl::looks_like(&first, src.len()) {
+        stl::inspect(&mut src, file_name)?
     } else if text::looks_like_text(&first) {
         gcode::inspect(&mut src, file_name)?
     } else {

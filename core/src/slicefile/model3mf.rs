@@ -8,6 +8,7 @@ use std::io::BufRead;
 use quick_xml::events::{BytesStart, Event};
 
 use super::extract::round;
+use super::mesh::{MAX_RENDER_TRIANGLES, Mesh};
 use super::{ModelInfo, SliceError, xml};
 
 /// Vertices kept for exact transformed bounding boxes, over all objects (12 bytes each).
@@ -20,6 +21,10 @@ const MAX_VISITS: usize = 100_000;
 const MAX_DEPTH: usize = 16;
 /// Vertices transformed for bounding boxes; past this, local boxes are transformed instead.
 const MAX_TRANSFORMED: usize = 20_000_000;
+/// Triangles of one object kept for drawing (an even sample of all of them).
+const MAX_OBJECT_RENDER: usize = 200_000;
+/// Triangles transformed into the drawn mesh, over all instances (instancing bombs).
+const MAX_RENDER_TRANSFORMED: usize = 4_000_000;
 
 /// Row-vector affine transform: `m00 m01 m02 m10 m11 m12 m20 m21 m22 m30 m31 m32`.
 type Transform = [f64; 12];
@@ -71,6 +76,8 @@ struct Object {
     min: [f64; 3],
     max: [f64; 3],
     has_mesh: bool,
+    /// Local triangles kept for drawing.
+    sample: Option<Mesh>,
     components: Vec<(Option<String>, u32, Transform)>,
 }
 
@@ -99,6 +106,7 @@ fn unit_scale(unit: &str) -> f64 {
 #[derive(Default)]
 pub(crate) struct Budget {
     kept_vertices: usize,
+    kept_triangles: usize,
 }
 
 struct Parser<'a> {
@@ -123,7 +131,12 @@ impl Parser<'_> {
                 let id = xml::attr(e, "id")
                     .and_then(|s| s.trim().parse().ok())
                     .unwrap_or(0);
-                self.current = Some((id, Object::default(), Vec::new()));
+                let room = MAX_RENDER_TRIANGLES.saturating_sub(self.budget.kept_triangles);
+                let object = Object {
+                    sample: (room > 0).then(|| Mesh::with_cap(room.min(MAX_OBJECT_RENDER))),
+                    ..Object::default()
+                };
+                self.current = Some((id, object, Vec::new()));
             }
             b"vertex" => self.vertex(e),
             b"triangle" => self.triangle(e),
@@ -196,6 +209,9 @@ impl Parser<'_> {
                     b[0] * c[1] - b[1] * c[0],
                 ];
                 obj.volume6 += a[0] * cross[0] + a[1] * cross[1] + a[2] * cross[2];
+                if let Some(sample) = obj.sample.as_mut() {
+                    sample.push([a, b, c].map(|p| p.map(|v| v as f32)));
+                }
             }
             _ => self.bad_triangles += 1,
         }
@@ -209,6 +225,7 @@ impl Parser<'_> {
             self.budget.kept_vertices += verts.len();
             obj.vertices = Some(verts.iter().map(|p| p.map(|v| v as f32)).collect());
         }
+        self.budget.kept_triangles += obj.sample.as_ref().map_or(0, |m| m.triangles().len());
         self.file.objects.insert(id, obj);
     }
 }
@@ -283,6 +300,8 @@ struct Totals {
     transformed: usize,
     missing: HashSet<(String, u32)>,
     capped: bool,
+    mesh: Mesh,
+    render_transformed: usize,
 }
 
 impl Totals {
@@ -319,6 +338,17 @@ fn visit(
     if obj.has_mesh {
         totals.triangles += obj.triangles;
         totals.volume += (obj.volume6 / 6.0 * determinant(t)).abs();
+        if let Some(sample) = &obj.sample {
+            let n = sample.triangles().len();
+            if totals.render_transformed + n <= MAX_RENDER_TRANSFORMED {
+                totals.render_transformed += n;
+                for tri in sample.triangles() {
+                    totals
+                        .mesh
+                        .push(tri.map(|p| apply(t, p.map(f64::from)).map(|v| v as f32)));
+                }
+            }
+        }
         match &obj.vertices {
             Some(vs) if totals.transformed + vs.len() <= MAX_TRANSFORMED => {
                 totals.transformed += vs.len();
@@ -353,12 +383,13 @@ fn visit(
     }
 }
 
-/// Geometry of the build items of `root`, or `None` when the package has no mesh.
+/// Geometry of the build items of `root` and a sample of their triangles (placed), or
+/// `None` when the package has no mesh.
 pub(crate) fn summarize(
     files: &HashMap<String, ModelFile>,
     root: &str,
     warnings: &mut Vec<String>,
-) -> Option<ModelInfo> {
+) -> Option<(ModelInfo, Mesh)> {
     let root_file = files.get(root)?;
     let mut totals = Totals {
         triangles: 0,
@@ -370,6 +401,8 @@ pub(crate) fn summarize(
         transformed: 0,
         missing: HashSet::new(),
         capped: false,
+        mesh: Mesh::default(),
+        render_transformed: 0,
     };
     for (path, id, t) in &root_file.build {
         visit(
@@ -393,12 +426,13 @@ pub(crate) fn summarize(
     if !totals.any || totals.triangles == 0 {
         return None;
     }
-    Some(ModelInfo {
+    let info = ModelInfo {
         objects: u32::try_from(root_file.build.len()).unwrap_or(u32::MAX),
         triangles: totals.triangles,
         bounding_box_mm: [0, 1, 2].map(|k| round(totals.max[k] - totals.min[k], 3)),
         volume_cm3: round(totals.volume / 1000.0, 3),
-    })
+    };
+    Some((info, totals.mesh))
 }
 
 #[cfg(test)]

@@ -30,6 +30,7 @@ impl SliceInfo {
             FileFormat::Gcode => "G-code",
             FileFormat::Bgcode => "binary G-code",
             FileFormat::ThreeMf => "3MF",
+            FileFormat::Stl => "STL",
         };
         let _ = write!(out, "{} ({format})", self.file);
         if let Some(s) = &self.slicer {

@@ -441,7 +441,10 @@ pub(crate) fn inspect<R: Read + Seek>(
 
     extract::fill(&meta, &mut info);
     let mut warnings = Vec::new();
-    info.model = model3mf::summarize(&models, &root, &mut warnings);
+    if let Some((model, mesh)) = model3mf::summarize(&models, &root, &mut warnings) {
+        info.model = Some(model);
+        info.mesh = (!mesh.is_empty()).then_some(mesh);
+    }
     for w in warnings {
         info.warn(w);
     }

@@ -256,6 +256,8 @@ pub enum ThumbnailError {
     Decode(String),
     #[error("the PNG cannot be written: {0}")]
     Encode(String),
+    #[error("no picture can be drawn from the model: {0}")]
+    Render(#[from] super::raster::RenderError),
 }
 
 /// Decodes an embedded PNG, JPEG or QOI thumbnail and writes it as PNGs for the web: one per
@@ -290,7 +292,27 @@ pub fn web_sizes(data: &[u8]) -> Result<Vec<WebImage>, ThumbnailError> {
             height: h,
         });
     }
-    let rgba = image::DynamicImage::ImageRgba8(decoded.into_rgba8());
+    encode_web_sizes(&image::DynamicImage::ImageRgba8(decoded.into_rgba8()))
+}
+
+/// Draws the model of a file without a thumbnail (an STL, a plain 3MF) with the software
+/// rasteriser and writes it as the same web-size PNGs as [`web_sizes`].
+pub fn rendered_web_sizes(mesh: &super::Mesh) -> Result<Vec<WebImage>, ThumbnailError> {
+    let side = WEB_SIDES.iter().copied().max().unwrap_or(512);
+    let drawn = super::raster::render(mesh, side, side)?;
+    let Rgba {
+        width,
+        height,
+        pixels,
+    } = drawn.image;
+    let image = image::RgbaImage::from_raw(width, height, pixels)
+        .ok_or_else(|| ThumbnailError::Encode("the drawn picture has the wrong size".into()))?;
+    encode_web_sizes(&image::DynamicImage::ImageRgba8(image))
+}
+
+/// One PNG per [`WEB_SIDES`] entry, scaled down to fit (never up).
+fn encode_web_sizes(rgba: &image::DynamicImage) -> Result<Vec<WebImage>, ThumbnailError> {
+    let (w, h) = (rgba.width(), rgba.height());
     WEB_SIDES
         .iter()
         .map(|&side| {
@@ -536,6 +558,26 @@ mod tests {
         assert!(matches!(
             web_sizes(&[b"qoif".as_slice(), &0u32.to_be_bytes(), &5u32.to_be_bytes()].concat()),
             Err(ThumbnailError::TooLarge { .. })
+        ));
+    }
+
+    #[test]
+    fn a_model_without_a_thumbnail_gets_a_drawn_one() {
+        let mut mesh = crate::slicefile::Mesh::default();
+        // A 20 x 10 x 5 mm box's top and front, enough to see something.
+        mesh.push([[0.0, 0.0, 5.0], [20.0, 0.0, 5.0], [20.0, 10.0, 5.0]]);
+        mesh.push([[0.0, 0.0, 5.0], [20.0, 10.0, 5.0], [0.0, 10.0, 5.0]]);
+        mesh.push([[0.0, 0.0, 0.0], [20.0, 0.0, 0.0], [20.0, 0.0, 5.0]]);
+        let sizes = rendered_web_sizes(&mesh).unwrap();
+        assert_eq!(sizes.len(), 2);
+        assert_eq!(check_png(&sizes[0]), (128, 128));
+        assert_eq!(check_png(&sizes[1]), (512, 512));
+        let img = image::load_from_memory(&sizes[1].png).unwrap().into_rgba8();
+        assert!(img.pixels().any(|p| p.0[3] == 255));
+        assert!(img.pixels().any(|p| p.0[3] == 0));
+        assert!(matches!(
+            rendered_web_sizes(&crate::slicefile::Mesh::default()),
+            Err(ThumbnailError::Render(_))
         ));
     }
 

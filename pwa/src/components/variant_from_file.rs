@@ -1,16 +1,33 @@
 //! "Add a variant from a sliced file": picking a .gcode, .bgcode or .3mf fills the variant
 //! form from the file's own metadata, parsed in wasm by `printstall-core`, offline, before any
-//! upload. Shows the best embedded thumbnail.
+//! upload. Shows the best embedded thumbnail, or a picture drawn from the model's mesh by
+//! core's software rasteriser when the file has none (a plain 3MF).
+//!
+//! Below the form, [`FileUploads`] sends the picked file to a variant (or a design file, STL
+//! or 3MF, to the variant's model) through [`crate::uploads`]: the file waits in IndexedDB
+//! until there is a connection, with a progress bar while it goes up.
 
 use std::cell::Cell;
 use std::rc::Rc;
 
+use wasm_bindgen_futures::spawn_local;
+
+use printstall_core::slicefile::raster;
 use printstall_core::slicefile::thumbnail::decode_qoi_rgba;
 use printstall_core::slicefile::{SliceInfo, ThumbnailFormat, format_duration};
-use web_sys::HtmlInputElement;
+use uuid::Uuid;
+use web_sys::{HtmlInputElement, HtmlSelectElement};
 use yew::prelude::*;
 
+use crate::hooks::use_online::use_online;
+use crate::local::use_local;
 use crate::slice_blob::{self, Parsed};
+use crate::uploads::{
+    self, Pending, PendingState, Target, Targets, UploadDb, Uploader, progress_text,
+};
+
+/// Side of the picture drawn from a mesh.
+const DRAWN_SIDE: u32 = 256;
 
 /// The picture shown beside the form.
 #[derive(Clone, PartialEq)]
@@ -18,6 +35,8 @@ struct Picture {
     url: String,
     width: u32,
     height: u32,
+    /// Drawn from the mesh on this device (not embedded in the file).
+    drawn: bool,
 }
 
 #[derive(Clone, PartialEq)]
@@ -86,7 +105,7 @@ fn human_bytes(n: u64) -> String {
 /// decoded to RGBA by core and drawn on a canvas.
 fn picture(info: &SliceInfo) -> (Option<Picture>, Option<String>) {
     let Some((thumb, bytes)) = info.best_thumbnail() else {
-        return (None, Some("The file has no thumbnail.".into()));
+        return drawn_picture(info);
     };
     let mime = match thumb.format {
         ThumbnailFormat::Png => "image/png",
@@ -105,6 +124,7 @@ fn picture(info: &SliceInfo) -> (Option<Picture>, Option<String>) {
                         url,
                         width: thumb.width,
                         height: thumb.height,
+                        drawn: false,
                     }),
                     None,
                 ),
@@ -116,8 +136,31 @@ fn picture(info: &SliceInfo) -> (Option<Picture>, Option<String>) {
         url,
         width: thumb.width,
         height: thumb.height,
+        drawn: false,
     });
     (picture, None)
+}
+
+/// A picture of the model drawn from its mesh, for files without a thumbnail.
+fn drawn_picture(info: &SliceInfo) -> (Option<Picture>, Option<String>) {
+    let Some(mesh) = &info.mesh else {
+        return (None, Some("The file has no thumbnail.".into()));
+    };
+    match raster::render(mesh, DRAWN_SIDE, DRAWN_SIDE) {
+        Ok(drawn) => match slice_blob::rgba_data_url(&drawn.image) {
+            Some(url) => (
+                Some(Picture {
+                    url,
+                    width: DRAWN_SIDE,
+                    height: DRAWN_SIDE,
+                    drawn: true,
+                }),
+                None,
+            ),
+            None => (None, Some("The model's picture cannot be shown.".into())),
+        },
+        Err(e) => (None, Some(format!("The file has no thumbnail, and {e}."))),
+    }
 }
 
 fn fill(file_name: &str, parsed: Parsed) -> Filled {
@@ -188,6 +231,7 @@ fn number(value: Option<f64>) -> String {
 #[function_component(VariantFromFile)]
 pub fn variant_from_file() -> Html {
     let status = use_state(|| Status::Idle);
+    let picked = use_state(|| None::<web_sys::File>);
     // Only the latest pick may fill the form.
     let generation = use_mut_ref(|| Rc::new(Cell::new(0u32)));
 
@@ -207,6 +251,7 @@ pub fn variant_from_file() -> Html {
 
     let on_pick = {
         let status = status.clone();
+        let picked = picked.clone();
         let generation = generation.borrow().clone();
         Callback::from(move |event: Event| {
             let Some(input) = event.target_dyn_into::<HtmlInputElement>() else {
@@ -214,8 +259,10 @@ pub fn variant_from_file() -> Html {
             };
             let Some(file) = input.files().and_then(|files| files.get(0)) else {
                 status.set(Status::Idle);
+                picked.set(None);
                 return;
             };
+            picked.set(Some(file.clone()));
             let ticket = generation.get().wrapping_add(1);
             generation.set(ticket);
             let file_name = file.name();
@@ -235,6 +282,11 @@ pub fn variant_from_file() -> Html {
         })
     };
 
+    // Only a file that was read on this device may be uploaded (the server reads it again).
+    let ready_file = match &*status {
+        Status::Ready(_) => (*picked).clone(),
+        _ => None,
+    };
     let body = match &*status {
         Status::Idle => html! {
             <p class="hint">{ "Print time, grams per filament, printer and plates are read from the file on this device, even offline. Nothing is uploaded yet." }</p>
@@ -257,6 +309,7 @@ pub fn variant_from_file() -> Html {
                     accept=".gcode,.bgcode,.3mf" onchange={on_pick} />
             </div>
             { body }
+            <FileUploads sliced={ready_file} />
         </section>
     }
 }
@@ -268,7 +321,11 @@ fn filled_form(filled: &Filled) -> Html {
             <figure class="slice-thumb">
                 <img src={p.url.clone()} width={p.width.to_string()} height={p.height.to_string()}
                     alt={format!("Thumbnail of {}", filled.file_name)} data-testid="slice-thumbnail" />
-                <figcaption>{ format!("{}×{} from the file", p.width, p.height) }</figcaption>
+                <figcaption>{ if p.drawn {
+                    format!("{}×{} drawn from the model on this device", p.width, p.height)
+                } else {
+                    format!("{}×{} from the file", p.width, p.height)
+                } }</figcaption>
             </figure>
         },
         (None, Some(note)) => {
@@ -357,6 +414,358 @@ fn filament_field(f: &FilamentRow) -> Html {
             <input id={id} name={format!("filament_{}_g", f.index)} type="number" step="0.01" min="0"
                 inputmode="decimal" value={number(f.grams)} />
         </div>
+    }
+}
+
+#[derive(Properties, PartialEq)]
+pub struct FileUploadsProps {
+    /// The sliced file read above, ready to upload to a variant.
+    pub sliced: Option<web_sys::File>,
+}
+
+/// A design file picked for the model, with what was read from it on this device.
+#[derive(Clone, PartialEq)]
+struct DesignPick {
+    file: web_sys::File,
+    summary: Result<String, String>,
+    picture: Option<Picture>,
+}
+
+fn describe_design(parsed: &Parsed) -> String {
+    match &parsed.info.model {
+        Some(m) => {
+            let [x, y, z] = m.bounding_box_mm;
+            format!(
+                "{} object{}, {} triangles, {x} × {y} × {z} mm, {} cm³",
+                m.objects,
+                if m.objects == 1 { "" } else { "s" },
+                m.triangles,
+                m.volume_cm3
+            )
+        }
+        None => "The file has no mesh.".into(),
+    }
+}
+
+/// Uploads of the picked files to a variant (sliced) or its model (design), kept in
+/// IndexedDB until they are sent; see [`crate::uploads`].
+#[function_component(FileUploads)]
+pub fn file_uploads(props: &FileUploadsProps) -> Html {
+    let local = use_local();
+    let online = use_online();
+    let uploader = use_state(|| None::<Rc<Uploader>>);
+    // Counters bumped from callbacks made once (a state handle's value would be stale there).
+    let tick = use_state(|| 0u32);
+    let done = use_state(|| 0u32);
+    let ticks = use_mut_ref(|| 0u32);
+    let dones = use_mut_ref(|| 0u32);
+    let bump = {
+        let tick = tick.clone();
+        let ticks = ticks.clone();
+        Callback::from(move |()| {
+            let mut n = ticks.borrow_mut();
+            *n = n.wrapping_add(1);
+            tick.set(*n);
+        })
+    };
+    let pending = use_state(Vec::<Pending>::new);
+    let targets = use_state(|| Err::<Targets, String>("Loading your variants…".into()));
+    let selected = use_state(|| None::<Uuid>);
+    let files = use_state(|| None::<Result<Vec<(String, i64, bool)>, String>>);
+    let design = use_state(|| None::<DesignPick>);
+    let message = use_state(|| None::<String>);
+    let signed_in = local.has_session() && !local.needs_sign_in();
+
+    // Open the uploads database and start sending what waits from earlier visits.
+    {
+        let uploader = uploader.clone();
+        let bump = bump.clone();
+        let done = done.clone();
+        let dones = dones.clone();
+        use_effect_with(local.store.clone(), move |store| {
+            if let Some(store) = store.clone() {
+                spawn_local(async move {
+                    let db = match UploadDb::open().await {
+                        Ok(db) => db,
+                        Err(e) => {
+                            gloo::console::error!(format!("uploads: {e}"));
+                            return;
+                        }
+                    };
+                    let finished = Callback::from(move |_| {
+                        let mut n = dones.borrow_mut();
+                        *n = n.wrapping_add(1);
+                        done.set(*n);
+                    });
+                    let up = Uploader::new(db, store, bump, finished);
+                    up.kick();
+                    uploader.set(Some(up));
+                });
+            }
+        });
+    }
+    // The waiting files, read again after every change.
+    {
+        let pending = pending.clone();
+        use_effect_with((*tick, uploader.is_some()), {
+            let uploader = (*uploader).clone();
+            move |_| {
+                if let Some(up) = uploader {
+                    spawn_local(async move {
+                        if let Ok(list) = up.db().list().await {
+                            pending.set(list);
+                        }
+                    });
+                }
+            }
+        });
+    }
+    // The variants to upload to (needs the network).
+    {
+        let targets = targets.clone();
+        let selected = selected.clone();
+        use_effect_with(
+            (local.store.clone(), online, signed_in),
+            move |(store, online, signed_in)| {
+                if let (Some(store), true, true) = (store.clone(), *online, *signed_in) {
+                    spawn_local(async move {
+                        let loaded = uploads::load_targets(&store).await;
+                        if let Ok(t) = &loaded
+                            && selected.is_none()
+                        {
+                            selected.set(t.variants.first().map(|v| v.0));
+                        }
+                        targets.set(loaded);
+                    });
+                }
+            },
+        );
+    }
+    // The selected variant's files, again after each completed upload.
+    {
+        let files = files.clone();
+        use_effect_with(
+            (local.store.clone(), *selected, *done, online),
+            move |(store, selected, _, online)| {
+                if let (Some(store), Some(id), true) = (store.clone(), *selected, *online) {
+                    spawn_local(async move {
+                        files.set(Some(uploads::load_files(&store, Target::Variant(id)).await));
+                    });
+                }
+            },
+        );
+    }
+
+    let variants = match &*targets {
+        Ok(t) => t.variants.clone(),
+        Err(_) => Vec::new(),
+    };
+    let current = (*selected).and_then(|id| variants.iter().find(|v| v.0 == id).cloned());
+
+    let on_select = {
+        let selected = selected.clone();
+        Callback::from(move |e: Event| {
+            if let Some(select) = e.target_dyn_into::<HtmlSelectElement>() {
+                selected.set(Uuid::parse_str(&select.value()).ok());
+            }
+        })
+    };
+
+    let enqueue = {
+        let uploader = (*uploader).clone();
+        let message = message.clone();
+        let bump = bump.clone();
+        move |file: web_sys::File, target: Target, label: String| {
+            let Some(up) = uploader.clone() else {
+                message.set(Some("The upload queue is not open yet.".into()));
+                return;
+            };
+            let message = message.clone();
+            let bump = bump.clone();
+            spawn_local(async move {
+                match uploads::enqueue(up.db(), &file, target, label).await {
+                    Ok(p) => {
+                        bump.emit(());
+                        message.set(Some(format!(
+                            "{} is kept on this device and uploads when there is a connection.",
+                            p.file_name
+                        )));
+                        up.kick();
+                    }
+                    Err(e) => message.set(Some(format!("Cannot keep the file for upload: {e}"))),
+                }
+            });
+        }
+    };
+    let on_upload_sliced = {
+        let enqueue = enqueue.clone();
+        let file = props.sliced.clone();
+        let current = current.clone();
+        Callback::from(move |_: MouseEvent| {
+            if let (Some(file), Some((id, _, label))) = (file.clone(), current.clone()) {
+                enqueue(file, Target::Variant(id), label);
+            }
+        })
+    };
+    let on_upload_design = {
+        let enqueue = enqueue.clone();
+        let design = design.clone();
+        let current = current.clone();
+        Callback::from(move |_: MouseEvent| {
+            if let (Some(pick), Some((_, model_id, label))) = ((*design).clone(), current.clone()) {
+                enqueue(pick.file, Target::Model(model_id), label);
+            }
+        })
+    };
+    let on_pick_design = {
+        let design = design.clone();
+        Callback::from(move |event: Event| {
+            let Some(file) = event
+                .target_dyn_into::<HtmlInputElement>()
+                .and_then(|i| i.files())
+                .and_then(|f| f.get(0))
+            else {
+                design.set(None);
+                return;
+            };
+            let design = design.clone();
+            spawn_local(async move {
+                let parsed = slice_blob::inspect_file(&file).await;
+                let (summary, picture) = match &parsed {
+                    Ok(p) => (Ok(describe_design(p)), picture(&p.info).0),
+                    Err(e) => (Err(e.clone()), None),
+                };
+                design.set(Some(DesignPick {
+                    file,
+                    summary,
+                    picture,
+                }));
+            });
+        })
+    };
+    let on_dismiss = {
+        let uploader = (*uploader).clone();
+        let bump = bump.clone();
+        Callback::from(move |id: Uuid| {
+            if let Some(up) = uploader.clone() {
+                let bump = bump.clone();
+                spawn_local(async move {
+                    let _ = up.db().remove(id).await;
+                    bump.emit(());
+                });
+            }
+        })
+    };
+
+    if !signed_in {
+        return html! {
+            <div class="uploads">
+                <h3>{ "Upload" }</h3>
+                <p class="hint">{ "Sign in to upload files to your variants and models." }</p>
+            </div>
+        };
+    }
+    let progress = (*uploader).as_ref().and_then(|u| u.progress());
+    let can_upload = current.is_some() && uploader.is_some();
+    html! {
+        <div class="uploads" aria-labelledby="uploads-title">
+            <h3 id="uploads-title">{ "Upload" }</h3>
+            <div class="field">
+                <label for="upload-variant">{ "Variant to upload to" }</label>
+                <select id="upload-variant" onchange={on_select} disabled={variants.is_empty()}>
+                    { for variants.iter().map(|(id, _, label)| html! {
+                        <option value={id.to_string()} selected={Some(*id) == *selected}>{ label.clone() }</option>
+                    }) }
+                </select>
+            </div>
+            if let Err(note) = &*targets {
+                <p class="hint" data-testid="targets-note">{ note.clone() }</p>
+            }
+            if props.sliced.is_some() {
+                <button type="button" class="primary" onclick={on_upload_sliced} disabled={!can_upload}>
+                    { "Upload the sliced file to this variant" }
+                </button>
+            }
+            <div class="field file-field">
+                <label for="design-file">{ "Design file for the model (.stl, .3mf)" }</label>
+                <input id="design-file" type="file" accept=".stl,.3mf" onchange={on_pick_design} />
+            </div>
+            if let Some(pick) = &*design {
+                <div class="design-pick" data-file={pick.file.name()}>
+                    if let Some(p) = &pick.picture {
+                        <img src={p.url.clone()} width={p.width.to_string()} height={p.height.to_string()}
+                            alt={format!("Picture of {}", pick.file.name())} data-testid="design-picture" />
+                    }
+                    { match &pick.summary {
+                        Ok(text) => html! { <p class="hint" data-testid="design-summary">{ text.clone() }</p> },
+                        Err(e) => html! { <p class="form-error" role="alert">{ e.clone() }</p> },
+                    } }
+                    if pick.summary.is_ok() {
+                        <button type="button" onclick={on_upload_design} disabled={!can_upload}>
+                            { "Upload as the model's design file" }
+                        </button>
+                    }
+                </div>
+            }
+            if let Some(m) = &*message {
+                <p class="hint" role="status">{ m.clone() }</p>
+            }
+            if !pending.is_empty() {
+                <ul class="pending-uploads" aria-label="Uploads waiting">
+                    { for pending.iter().map(|p| pending_row(p, progress, online, &on_dismiss)) }
+                </ul>
+            }
+            if let Some((_, _, label)) = &current {
+                <section class="variant-files" aria-label={format!("Files of {label}")}>
+                    <h4>{ "Files of this variant" }</h4>
+                    { match &*files {
+                        None => html! { <p class="hint">{ "…" }</p> },
+                        Some(Err(e)) => html! { <p class="hint">{ e.clone() }</p> },
+                        Some(Ok(list)) if list.is_empty() => html! { <p class="hint" data-testid="no-variant-files">{ "No files yet." }</p> },
+                        Some(Ok(list)) => html! {
+                            <ul data-testid="variant-files">
+                                { for list.iter().map(|(name, version, current)| html! {
+                                    <li data-testid="variant-file" data-current={current.to_string()}>
+                                        { format!("{name} · version {version}{}", if *current { " · current" } else { "" }) }
+                                    </li>
+                                }) }
+                            </ul>
+                        },
+                    } }
+                </section>
+            }
+        </div>
+    }
+}
+
+fn pending_row(
+    p: &Pending,
+    progress: uploads::Progress,
+    online: bool,
+    on_dismiss: &Callback<Uuid>,
+) -> Html {
+    let (state, text) = match &p.state {
+        PendingState::Failed(m) => ("failed", format!("Refused: {m}")),
+        PendingState::Uploading => ("uploading", "Uploading…".to_string()),
+        PendingState::Waiting if !online => ("waiting", "Waiting for the connection".to_string()),
+        PendingState::Waiting => ("waiting", "Waiting to upload".to_string()),
+    };
+    let (sent, total) = match progress {
+        Some((id, sent, total)) if id == p.id => (sent, total),
+        _ => (0, p.size),
+    };
+    let id = p.id;
+    let dismiss = on_dismiss.reform(move |_: MouseEvent| id);
+    html! {
+        <li class="pending-upload" data-testid="pending-upload" data-state={state} data-file={p.file_name.clone()}>
+            <span>{ format!("{} → {}", p.file_name, p.label) }</span>
+            <progress max={total.max(1).to_string()} value={sent.to_string()}
+                aria-label={format!("Upload of {}", p.file_name)}></progress>
+            <span class="hint">{ format!("{text} · {}", progress_text(sent, total)) }</span>
+            if state == "failed" {
+                <button type="button" onclick={dismiss}>{ "Dismiss" }</button>
+            }
+        </li>
     }
 }
 

@@ -6,7 +6,7 @@ use std::time::Duration;
 use bytes::Bytes;
 
 use super::signed_url::UrlSigner;
-use super::{ObjectInfo, ObjectKey, PresignedUrl, StorageError};
+use super::{ObjectInfo, ObjectKey, PresignedUrl, StorageError, UploadedPart};
 
 #[derive(Debug, Clone)]
 pub struct LocalStore {
@@ -145,6 +145,77 @@ impl LocalStore {
                 self.base_url, key
             ),
             expires_in_s: expires.as_secs(),
+        }
+    }
+
+    /// The folder of a multipart upload's parts: `{key}.parts/{number}`.
+    fn parts_folder(key: &ObjectKey) -> Result<ObjectKey, StorageError> {
+        ObjectKey::parse(&format!("{key}.parts")).map_err(|e| StorageError::Refused(e.to_string()))
+    }
+
+    /// The key a multipart upload's part `number` is stored under (a plain object of this
+    /// store, so the `/files/` route takes it like any other signed `PUT`).
+    pub fn part_key(key: &ObjectKey, number: u32) -> Result<ObjectKey, StorageError> {
+        Ok(Self::parts_folder(key)?.join(&format!("{number:05}")))
+    }
+
+    pub async fn uploaded_parts(&self, key: &ObjectKey) -> Result<Vec<UploadedPart>, StorageError> {
+        let folder = Self::parts_folder(key)?;
+        let mut parts: Vec<UploadedPart> = self
+            .list(&folder)
+            .await?
+            .into_iter()
+            .filter_map(|o| {
+                let number = o.key.rsplit('/').next()?.parse().ok()?;
+                Some(UploadedPart {
+                    number,
+                    size: o.size,
+                    etag: None,
+                })
+            })
+            .collect();
+        parts.sort_by_key(|p| p.number);
+        Ok(parts)
+    }
+
+    /// Joins the parts, in order, into `key` (through a temporary file and a rename), then
+    /// deletes them.
+    pub async fn complete_multipart(
+        &self,
+        key: &ObjectKey,
+        parts: &[UploadedPart],
+    ) -> Result<(), StorageError> {
+        use tokio::io::AsyncWriteExt;
+        let path = self.path_of(key);
+        if let Some(parent) = path.parent() {
+            tokio::fs::create_dir_all(parent).await?;
+        }
+        let temp = path.with_extension(format!("partial-{}", uuid::Uuid::new_v4().simple()));
+        let joined = async {
+            let mut out = tokio::fs::File::create(&temp).await?;
+            for p in parts {
+                let mut part =
+                    tokio::fs::File::open(self.path_of(&Self::part_key(key, p.number)?)).await?;
+                tokio::io::copy(&mut part, &mut out).await?;
+            }
+            out.flush().await?;
+            out.sync_all().await?;
+            tokio::fs::rename(&temp, &path).await?;
+            Ok::<(), StorageError>(())
+        };
+        if let Err(e) = joined.await {
+            let _ = tokio::fs::remove_file(&temp).await;
+            return Err(e);
+        }
+        self.abort_multipart(key).await
+    }
+
+    /// Deletes every part of a multipart upload.
+    pub async fn abort_multipart(&self, key: &ObjectKey) -> Result<(), StorageError> {
+        let folder = self.path_of(&Self::parts_folder(key)?);
+        match tokio::fs::remove_dir_all(&folder).await {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e.into()),
+            _ => Ok(()),
         }
     }
 }

@@ -38,6 +38,16 @@ pub struct ObjectInfo {
     pub size: u64,
 }
 
+/// One part of a multipart upload, as the store has it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UploadedPart {
+    /// 1-based.
+    pub number: u32,
+    pub size: u64,
+    /// What S3 needs to complete the upload (the local store has none).
+    pub etag: Option<String>,
+}
+
 /// A URL that allows one method on one key until it expires.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct PresignedUrl {
@@ -140,4 +150,67 @@ impl Storage {
             Storage::S3(s) => s.presign_get(key, expires).await,
         }
     }
+
+    /// Starts a multipart upload to `key`; returns its id (`local` for the local store,
+    /// whose parts are plain objects under `{key}.parts/`).
+    pub async fn start_multipart(&self, key: &ObjectKey) -> Result<String, StorageError> {
+        match self {
+            Storage::Local(_) => Ok(LOCAL_MULTIPART_ID.to_owned()),
+            Storage::S3(s) => s.start_multipart(key).await,
+        }
+    }
+
+    /// A presigned `PUT` URL for part `number` (1-based) of a multipart upload.
+    pub async fn presign_part(
+        &self,
+        key: &ObjectKey,
+        multipart_id: &str,
+        number: u32,
+        expires: Duration,
+    ) -> Result<PresignedUrl, StorageError> {
+        match self {
+            Storage::Local(s) => Ok(s.presign("PUT", &LocalStore::part_key(key, number)?, expires)),
+            Storage::S3(s) => s.presign_part(key, multipart_id, number, expires).await,
+        }
+    }
+
+    /// The parts of a multipart upload the store holds, by number.
+    pub async fn uploaded_parts(
+        &self,
+        key: &ObjectKey,
+        multipart_id: &str,
+    ) -> Result<Vec<UploadedPart>, StorageError> {
+        match self {
+            Storage::Local(s) => s.uploaded_parts(key).await,
+            Storage::S3(s) => s.uploaded_parts(key, multipart_id).await,
+        }
+    }
+
+    /// Joins `parts` into the object `key`.
+    pub async fn complete_multipart(
+        &self,
+        key: &ObjectKey,
+        multipart_id: &str,
+        parts: &[UploadedPart],
+    ) -> Result<(), StorageError> {
+        match self {
+            Storage::Local(s) => s.complete_multipart(key, parts).await,
+            Storage::S3(s) => s.complete_multipart(key, multipart_id, parts).await,
+        }
+    }
+
+    /// Drops a multipart upload and its parts; one that is gone already is not an error.
+    pub async fn abort_multipart(
+        &self,
+        key: &ObjectKey,
+        multipart_id: &str,
+    ) -> Result<(), StorageError> {
+        match self {
+            Storage::Local(s) => s.abort_multipart(key).await,
+            Storage::S3(s) => s.abort_multipart(key, multipart_id).await,
+        }
+    }
 }
+
+/// The multipart id the local store uses (its parts are found by the object key).
+pub const LOCAL_MULTIPART_ID: &str = "local";

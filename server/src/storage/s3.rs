@@ -4,11 +4,12 @@ use std::time::Duration;
 
 use aws_credential_types::Credentials;
 use aws_sdk_s3::config::{BehaviorVersion, Region};
+use aws_sdk_s3::error::ProvideErrorMetadata;
 use aws_sdk_s3::presigning::PresigningConfig;
 use aws_sdk_s3::primitives::ByteStream;
 use bytes::Bytes;
 
-use super::{ObjectInfo, ObjectKey, PresignedUrl, StorageError};
+use super::{ObjectInfo, ObjectKey, PresignedUrl, StorageError, UploadedPart};
 use crate::settings::S3Settings;
 
 #[derive(Debug, Clone)]
@@ -272,5 +273,143 @@ impl S3Store {
             url: request.uri().to_owned(),
             expires_in_s: expires.as_secs(),
         })
+    }
+
+    pub async fn start_multipart(&self, key: &ObjectKey) -> Result<String, StorageError> {
+        let out = self
+            .client
+            .create_multipart_upload()
+            .bucket(&self.bucket)
+            .key(key.as_str())
+            .send()
+            .await
+            .map_err(refused)?;
+        out.upload_id()
+            .map(str::to_owned)
+            .ok_or_else(|| StorageError::Refused("the store gave no multipart upload id".into()))
+    }
+
+    pub async fn presign_part(
+        &self,
+        key: &ObjectKey,
+        upload_id: &str,
+        number: u32,
+        expires: Duration,
+    ) -> Result<PresignedUrl, StorageError> {
+        let request = self
+            .client
+            .upload_part()
+            .bucket(&self.bucket)
+            .key(key.as_str())
+            .upload_id(upload_id)
+            .part_number(i32::try_from(number).unwrap_or(i32::MAX))
+            .presigned(Self::presigning(expires)?)
+            .await
+            .map_err(refused)?;
+        Ok(PresignedUrl {
+            method: "PUT",
+            url: request.uri().to_owned(),
+            expires_in_s: expires.as_secs(),
+        })
+    }
+
+    /// The parts uploaded so far (the store's own record: no ETag has to come back from
+    /// the browser, which CORS would hide).
+    pub async fn uploaded_parts(
+        &self,
+        key: &ObjectKey,
+        upload_id: &str,
+    ) -> Result<Vec<UploadedPart>, StorageError> {
+        let mut parts = Vec::new();
+        let mut marker: Option<String> = None;
+        loop {
+            let answer = self
+                .client
+                .list_parts()
+                .bucket(&self.bucket)
+                .key(key.as_str())
+                .upload_id(upload_id)
+                .set_part_number_marker(marker.clone())
+                .send()
+                .await;
+            let page = match answer {
+                Ok(page) => page,
+                Err(e)
+                    if e.as_service_error()
+                        .is_some_and(|s| s.code() == Some("NoSuchUpload")) =>
+                {
+                    return Err(StorageError::NotFound(key.to_string()));
+                }
+                Err(e) => return Err(refused(e)),
+            };
+            for p in page.parts() {
+                if let Some(number) = p.part_number().and_then(|n| u32::try_from(n).ok()) {
+                    parts.push(UploadedPart {
+                        number,
+                        size: u64::try_from(p.size().unwrap_or(0)).unwrap_or(0),
+                        etag: p.e_tag().map(str::to_owned),
+                    });
+                }
+            }
+            let next = page.next_part_number_marker().map(str::to_owned);
+            if page.is_truncated() != Some(true) || next.is_none() || next == marker {
+                break;
+            }
+            marker = next;
+        }
+        parts.sort_by_key(|p| p.number);
+        Ok(parts)
+    }
+
+    pub async fn complete_multipart(
+        &self,
+        key: &ObjectKey,
+        upload_id: &str,
+        parts: &[UploadedPart],
+    ) -> Result<(), StorageError> {
+        use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
+        let completed = CompletedMultipartUpload::builder()
+            .set_parts(Some(
+                parts
+                    .iter()
+                    .map(|p| {
+                        CompletedPart::builder()
+                            .part_number(i32::try_from(p.number).unwrap_or(i32::MAX))
+                            .set_e_tag(p.etag.clone())
+                            .build()
+                    })
+                    .collect(),
+            ))
+            .build();
+        self.client
+            .complete_multipart_upload()
+            .bucket(&self.bucket)
+            .key(key.as_str())
+            .upload_id(upload_id)
+            .multipart_upload(completed)
+            .send()
+            .await
+            .map_err(refused)?;
+        Ok(())
+    }
+
+    pub async fn abort_multipart(
+        &self,
+        key: &ObjectKey,
+        upload_id: &str,
+    ) -> Result<(), StorageError> {
+        let answer = self
+            .client
+            .abort_multipart_upload()
+            .bucket(&self.bucket)
+            .key(key.as_str())
+            .upload_id(upload_id)
+            .send()
+            .await;
+        match answer {
+            Ok(_) => Ok(()),
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_upload()) => Ok(()),
+            Err(e) => Err(refused(e)),
+        }
     }
 }
