@@ -11,12 +11,15 @@
 //! - **Spools** never go below 0 g left: a use larger than what is left clamps at 0 and
 //!   the overshoot is recorded ([`spool::apply_use`]).
 
+pub mod costing;
 pub mod dates;
+pub mod event_report;
 pub mod filament;
 pub mod ids;
 pub mod market_event;
 pub mod member;
 pub mod model;
+pub mod planning;
 pub mod print_job;
 pub mod printer;
 pub mod product;
