@@ -23,6 +23,10 @@ pub enum Route {
     Events,
     #[at("/more")]
     More,
+    #[at("/filament")]
+    Filament,
+    #[at("/costing")]
+    Costing,
     #[not_found]
     #[at("/404")]
     NotFound,
@@ -51,6 +55,8 @@ pub fn switch(route: Route) -> Html {
         Route::Models => html! { <pages::models::Models /> },
         Route::Events => html! { <pages::events::Events /> },
         Route::More => html! { <pages::more::More /> },
+        Route::Filament => html! { <pages::filament::Filament /> },
+        Route::Costing => html! { <pages::costing::Costing /> },
         Route::NotFound => html! { <pages::not_found::NotFound /> },
     }
 }

@@ -242,7 +242,7 @@ pub fn coverage(
         .into_iter()
         .filter(|l| l.needed.0 > 0)
         .collect();
-    out.sort_by(|a, b| b.shortfall.cmp(&a.shortfall));
+    out.sort_by_key(|l| std::cmp::Reverse(l.shortfall));
     out
 }
 
@@ -351,7 +351,7 @@ pub fn suggest_targets(
     let norm = |t: &String| t.trim().to_lowercase();
     let ours: Vec<String> = tags.iter().map(norm).collect();
     let mut earlier: Vec<&PastEvent> = past.iter().filter(|e| e.starts_on < starts_on).collect();
-    earlier.sort_by(|a, b| b.starts_on.cmp(&a.starts_on));
+    earlier.sort_by_key(|e| std::cmp::Reverse(e.starts_on));
     let similar: Vec<&PastEvent> = earlier
         .iter()
         .copied()
