@@ -25,6 +25,10 @@ pub enum Route {
     More,
     #[at("/nfc")]
     Nfc,
+    #[at("/filament")]
+    Filament,
+    #[at("/costing")]
+    Costing,
     #[not_found]
     #[at("/404")]
     NotFound,
@@ -54,6 +58,8 @@ pub fn switch(route: Route) -> Html {
         Route::Events => html! { <pages::events::Events /> },
         Route::More => html! { <pages::more::More /> },
         Route::Nfc => html! { <pages::nfc::Nfc /> },
+        Route::Filament => html! { <pages::filament::Filament /> },
+        Route::Costing => html! { <pages::costing::Costing /> },
         Route::NotFound => html! { <pages::not_found::NotFound /> },
     }
 }

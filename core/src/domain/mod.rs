@@ -12,13 +12,16 @@
 //!   the overshoot is recorded ([`spool::apply_use`]).
 
 pub mod catalogue;
+pub mod costing;
 pub mod csv_rows;
 pub mod dates;
+pub mod event_report;
 pub mod filament;
 pub mod ids;
 pub mod market_event;
 pub mod member;
 pub mod model;
+pub mod planning;
 pub mod print_job;
 pub mod printer;
 pub mod product;

@@ -1,7 +1,9 @@
 //! One module per screen.
 
+pub mod costing;
 pub mod dashboard;
 pub mod events;
+pub mod filament;
 pub mod models;
 pub mod more;
 pub mod nfc;

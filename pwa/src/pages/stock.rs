@@ -11,6 +11,7 @@ use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
 use crate::components::sign_in::SignIn;
+use crate::components::stock_tabs::StockTabs;
 use crate::local::use_local;
 
 /// Reads a price like `12`, `12.5` or `12,50` into minor units (`exponent` decimals).
@@ -117,6 +118,7 @@ pub fn stock() -> Html {
 
     html! {
         <section class="stock">
+            <StockTabs />
             <h1>{ "Stock" }</h1>
             if local.needs_sign_in() {
                 <SignIn />

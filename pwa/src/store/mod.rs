@@ -22,6 +22,7 @@
 //! for the network.
 
 pub mod idb;
+pub mod queries;
 
 use printstall_core::domain::DeviceId;
 use printstall_core::sync::{Hlc, Op, OpBody};
