@@ -23,6 +23,10 @@ pub enum Route {
     Events,
     #[at("/more")]
     More,
+    #[at("/labels")]
+    Labels,
+    #[at("/settings")]
+    Settings,
     #[not_found]
     #[at("/404")]
     NotFound,
@@ -51,6 +55,8 @@ pub fn switch(route: Route) -> Html {
         Route::Models => html! { <pages::models::Models /> },
         Route::Events => html! { <pages::events::Events /> },
         Route::More => html! { <pages::more::More /> },
+        Route::Labels => html! { <pages::labels::Labels /> },
+        Route::Settings => html! { <pages::settings::Settings /> },
         Route::NotFound => html! { <pages::not_found::NotFound /> },
     }
 }

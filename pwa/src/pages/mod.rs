@@ -2,10 +2,12 @@
 
 pub mod dashboard;
 pub mod events;
+pub mod labels;
 pub mod models;
 pub mod more;
 pub mod not_found;
 pub mod queue;
 pub mod scan;
 pub mod sell;
+pub mod settings;
 pub mod stock;
