@@ -72,6 +72,13 @@ pub const OPERATIONS: &[(&str, &str, &str, &str, bool)] = &[
     ("GET", "/shop", "shop", "The signed-in member's shop", true),
     (
         "GET",
+        "/shop/members",
+        "shop",
+        "The shop's members and their roles",
+        true,
+    ),
+    (
+        "GET",
         "/products",
         "products",
         "List products (q: name, SKU, barcode)",
