@@ -60,13 +60,13 @@ pub fn decode_luma(luma: Vec<u8>, width: u32, height: u32, try_harder: bool) -> 
     }
     let source = Luma8LuminanceSource::new(luma, width, height).ok()?;
     let mut bitmap = BinaryBitmap::new(HybridBinarizer::new(source));
-    let mut hints = DecodeHints {
+    let hints = DecodeHints {
         PossibleFormats: Some(formats()),
         TryHarder: Some(try_harder),
         ..DecodeHints::default()
     };
     let mut reader = MultiFormatReader::default();
-    let r = reader.decode_with_hints(&mut bitmap, &mut hints).ok()?;
+    let r = reader.decode_with_hints(&mut bitmap, &hints).ok()?;
     Some(Found {
         format: format_name(*r.getBarcodeFormat()),
         text: r.getText().to_owned(),

@@ -190,6 +190,7 @@ test("the camera reads a QR label with the wasm decoder, offline, and sells one"
   assert.equal(spool.left_cg, 50000);
 
   await page.setViewportSize(DESKTOP);
+  await page.evaluate(() => window.scrollTo(0, 0));
   await page.getByTestId("scan-code-input").fill(EAN);
   await page.getByTestId("scan-lookup").click();
   await result.waitFor();
@@ -242,6 +243,7 @@ test("labels are previewed and downloaded as a PDF at the chosen size", async ()
   assert.match(pdf, /%%EOF\n$/);
 
   await page.setViewportSize(DESKTOP);
+  await page.evaluate(() => window.scrollTo(0, 0));
   await page.screenshot({ path: join(SCREENSHOTS, "labels-desktop.png") });
   assert.deepEqual(errors, []);
   await phone.context.close();

@@ -126,6 +126,7 @@ test("the owner changes the shop's settings, invites a helper, changes the passw
   assert.equal((await post("/auth/sign-in", { email: EMAIL, password: NEW_PASSWORD })).status, 200);
 
   await page.setViewportSize(DESKTOP);
+  await page.evaluate(() => window.scrollTo(0, 0));
   await page.screenshot({ path: join(SCREENSHOTS, "settings-desktop.png") });
   await page.setViewportSize(PHONE);
 

@@ -170,9 +170,15 @@ pub fn settings() -> Html {
     let saved: (Vec<String>, bool) = (
         vec![
             shop.as_ref().map(|s| s.name.clone()).unwrap_or_default(),
-            shop.as_ref().map(|s| s.currency.clone()).unwrap_or_default(),
-            shop.as_ref().map(|s| s.time_zone.clone()).unwrap_or_default(),
-            shop.as_ref().map(|s| percent(s.tax_rate_bp)).unwrap_or_default(),
+            shop.as_ref()
+                .map(|s| s.currency.clone())
+                .unwrap_or_default(),
+            shop.as_ref()
+                .map(|s| s.time_zone.clone())
+                .unwrap_or_default(),
+            shop.as_ref()
+                .map(|s| percent(s.tax_rate_bp))
+                .unwrap_or_default(),
             machine.clone(),
             biz("legal_name"),
             biz("tax_id"),
@@ -446,7 +452,7 @@ pub fn settings() -> Html {
                             <input id="set-address" ref={address} type="text" />
                         </div>
                     </details>
-                    { status(&*shop_message, "shop-message") }
+                    { status(&shop_message, "shop-message") }
                     <button type="submit" class="primary" data-testid="save-shop">{ "Save shop settings" }</button>
                 </fieldset>
                 <p class="hint">{ format!("Tax shown at the till: {}% ({})", percent(shop.as_ref().map_or(0, |s| s.tax_rate_bp)), if shop.as_ref().is_none_or(|s| s.prices_include_tax) { "included in prices" } else { "added to prices" }) }</p>
@@ -494,7 +500,7 @@ pub fn settings() -> Html {
                         <label for="pw-new">{ "New password" }</label>
                         <input id="pw-new" ref={pw_new} type="password" autocomplete="new-password" required=true />
                     </div>
-                    { status(&*pw_message, "password-message") }
+                    { status(&pw_message, "password-message") }
                     <button type="submit">{ "Change password" }</button>
                 </form>
                 if pending > 0 {

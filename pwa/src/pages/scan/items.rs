@@ -107,7 +107,7 @@ pub fn product_barcode(model: &Model, id: ProductId) -> Option<String> {
 pub fn grams(cg: Centigrams) -> String {
     let sign = if cg.0 < 0 { "-" } else { "" };
     let a = cg.0.unsigned_abs();
-    if a % 100 == 0 {
+    if a.is_multiple_of(100) {
         format!("{sign}{} g", a / 100)
     } else {
         let frac = format!("{:02}", a % 100);
