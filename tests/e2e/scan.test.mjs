@@ -113,13 +113,16 @@ after(async () => {
   if (work) rmSync(work, { recursive: true, force: true });
 });
 
-/** A phone signed in to the shop, with BarcodeDetector hidden so the wasm decoder runs. */
-async function signedInPhone(b) {
+/** Hides BarcodeDetector (headless Chromium has none; a phone may), so the wasm decoder runs. */
+function hideBarcodeDetector() {
+  delete window.BarcodeDetector;
+}
+
+/** A phone signed in to the shop; `init` runs before the app in every page. */
+async function signedInPhone(b, init = hideBarcodeDetector) {
   const context = await b.newContext({ viewport: PHONE });
   await context.grantPermissions(["camera"], { origin: server.url });
-  await context.addInitScript(() => {
-    delete window.BarcodeDetector;
-  });
+  await context.addInitScript(init);
   const page = await context.newPage();
   const errors = [];
   const requests = [];
@@ -212,6 +215,32 @@ test("the camera reads an EAN-13 barcode with the wasm decoder", async () => {
   } finally {
     await eanBrowser.close();
   }
+});
+
+test("where the browser has BarcodeDetector, it reads the camera and the wasm decoder is never fetched", async () => {
+  // A stand-in for a phone's BarcodeDetector: it "sees" the product's SKU on a Code 128 label.
+  const { context, page, errors, requests } = await signedInPhone(browser, () => {
+    window.BarcodeDetector = class {
+      static async getSupportedFormats() {
+        return ["qr_code", "ean_13", "code_128", "aztec"];
+      }
+      constructor(options) {
+        window.detectorFormats = options.formats;
+      }
+      async detect(source) {
+        return source.videoWidth > 0 ? [{ rawValue: "REX-L-RED", format: "code_128" }] : [];
+      }
+    };
+  });
+  await page.locator(".bottom-nav").getByText("Scan").click();
+  await page.getByTestId("scan-start").click();
+  await page.locator(`[data-testid=scan-result][data-kind=product][data-id="${productId}"]`).waitFor({ timeout: 30_000 });
+  assert.equal(await page.getByTestId("scan-state").getAttribute("data-decoder"), "barcode-detector");
+  assert.deepEqual(await page.evaluate(() => window.detectorFormats), ["qr_code", "ean_13", "code_128"]);
+  assert.match(await page.getByTestId("scan-code").textContent(), /REX-L-RED \(code 128\)/);
+  assert.equal(scannerLoads(requests), 0, "the rxing module stays unloaded");
+  assert.deepEqual(errors, []);
+  await context.close();
 });
 
 test("labels are previewed and downloaded as a PDF at the chosen size", async () => {
