@@ -1,6 +1,15 @@
 // Starts the Yew app and registers the service worker. No business logic lives here.
 import init from "./{{JS}}";
 
+// The barcode decoder (rxing in wasm) for browsers without BarcodeDetector: its own module,
+// fetched (from the service worker's cache) the first time the Scan screen asks for it.
+let scanner;
+window.printstallScanner = () =>
+  (scanner ??= import("./{{SCANNER_JS}}").then(async (m) => {
+    await m.default({ module_or_path: new URL("./{{SCANNER_WASM}}", import.meta.url) });
+    return m;
+  }));
+
 await init({ module_or_path: new URL("./{{WASM}}", import.meta.url) });
 
 if ("serviceWorker" in navigator) {

@@ -51,6 +51,10 @@ impl Model {
         for op in &snap.outbox {
             let _ = apply(&mut state, op);
         }
+        let mut snap = snap;
+        if let Some(shop) = snap.shop.as_mut() {
+            overlay_shop(shop, &state);
+        }
         Model {
             ready: true,
             snap,
@@ -127,6 +131,33 @@ impl Model {
                 local_day(ms) == today
             })
             .collect()
+    }
+}
+
+/// The shop's settings as synced (changed on the Settings screen with `entity.set.v1`),
+/// over what `GET /shop` answered when the device signed in.
+fn overlay_shop(shop: &mut crate::store::ShopInfo, state: &State) {
+    let Some(c) = state.entity_cell(EntityKind::Shop, shop.id) else {
+        return;
+    };
+    if let Some(v) = c.value("name").and_then(Value::as_str) {
+        shop.name = v.to_owned();
+    }
+    if let Some(v) = c.value("currency").and_then(Value::as_str) {
+        shop.currency = v.to_owned();
+    }
+    if let Some(v) = c.value("time_zone").and_then(Value::as_str) {
+        shop.time_zone = v.to_owned();
+    }
+    if let Some(v) = c
+        .value("tax_rate_bp")
+        .and_then(Value::as_u64)
+        .and_then(|v| u32::try_from(v).ok())
+    {
+        shop.tax_rate_bp = v;
+    }
+    if let Some(v) = c.value("prices_include_tax").and_then(Value::as_bool) {
+        shop.prices_include_tax = v;
     }
 }
 

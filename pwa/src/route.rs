@@ -29,6 +29,10 @@ pub enum Route {
     Filament,
     #[at("/costing")]
     Costing,
+    #[at("/labels")]
+    Labels,
+    #[at("/settings")]
+    Settings,
     #[not_found]
     #[at("/404")]
     NotFound,
@@ -60,6 +64,8 @@ pub fn switch(route: Route) -> Html {
         Route::Nfc => html! { <pages::nfc::Nfc /> },
         Route::Filament => html! { <pages::filament::Filament /> },
         Route::Costing => html! { <pages::costing::Costing /> },
+        Route::Labels => html! { <pages::labels::Labels /> },
+        Route::Settings => html! { <pages::settings::Settings /> },
         Route::NotFound => html! { <pages::not_found::NotFound /> },
     }
 }

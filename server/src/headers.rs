@@ -70,6 +70,9 @@ pub fn content_security_policy(settings: &Settings) -> String {
         "default-src 'self'".to_owned(),
         "script-src 'self' 'wasm-unsafe-eval'".to_owned(),
         "style-src 'self'".to_owned(),
+        // Style attributes only (a bar's width, a swatch's colour): they cannot run code.
+        // <style> elements and style sheets from elsewhere stay refused.
+        "style-src-attr 'unsafe-inline'".to_owned(),
         with("img-src 'self' data: blob:"),
         with("connect-src 'self'"),
         "font-src 'self'".to_owned(),

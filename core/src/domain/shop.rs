@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use super::ShopId;
 use super::validation::{self as v, Valid, ValidationError, max_len};
-use crate::money::Currency;
+use crate::money::{Currency, Minor};
 
 /// Highest tax rate accepted: 50 % (no sales tax or VAT is higher).
 pub const MAX_TAX_RATE_BP: u32 = 5_000;
@@ -77,11 +77,17 @@ pub struct ShopPatch {
     pub prices_include_tax: Option<bool>,
     /// Business details.
     pub business: Option<BusinessDetails>,
+    /// What an hour of printer time costs (power, wear), in minor units, added to a
+    /// variant's unit cost by its print time. Kept in the synced settings only.
+    pub machine_cost_per_hour: Option<Minor>,
 }
+
+/// Highest machine cost per hour accepted (1,000.00).
+pub const MAX_MACHINE_COST_PER_HOUR: Minor = Minor(100_000);
 
 impl ShopPatch {
     /// Fields that may be set to `null`.
-    pub const NULLABLE: &'static [&'static str] = &["business"];
+    pub const NULLABLE: &'static [&'static str] = &["business", "machine_cost_per_hour"];
 
     /// Checks the fields present.
     pub fn validate(&self) -> Valid {
@@ -96,6 +102,15 @@ impl ShopPatch {
         }
         if let Some(b) = &self.business {
             b.validate()?;
+        }
+        if let Some(c) = self.machine_cost_per_hour {
+            v::in_range(
+                "machine_cost_per_hour",
+                c.0,
+                0,
+                MAX_MACHINE_COST_PER_HOUR.0,
+                "",
+            )?;
         }
         Ok(())
     }
@@ -232,5 +247,16 @@ mod tests {
         assert!(serde_json::from_str::<ShopPatch>(r#"{"nmae":"x"}"#).is_err());
         let p: ShopPatch = serde_json::from_str(r#"{"tax_rate_bp":700}"#).unwrap();
         p.validate().unwrap();
+    }
+
+    #[test]
+    fn machine_cost_per_hour() {
+        let p: ShopPatch = serde_json::from_str(r#"{"machine_cost_per_hour":45}"#).unwrap();
+        assert_eq!(p.machine_cost_per_hour, Some(Minor(45)));
+        p.validate().unwrap();
+        let p: ShopPatch = serde_json::from_str(r#"{"machine_cost_per_hour":-1}"#).unwrap();
+        assert_eq!(p.validate().unwrap_err().field, "machine_cost_per_hour");
+        let p: ShopPatch = serde_json::from_str(r#"{"machine_cost_per_hour":100001}"#).unwrap();
+        assert!(p.validate().is_err());
     }
 }

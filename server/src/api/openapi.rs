@@ -156,6 +156,13 @@ pub const OPERATIONS: &[(&str, &str, &str, &str, bool)] = &[
     ),
     (
         "GET",
+        "/shop/members",
+        "shop",
+        "The shop's members and their roles",
+        true,
+    ),
+    (
+        "GET",
         "/products",
         "products",
         "List products (q: name, SKU, barcode)",

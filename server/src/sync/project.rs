@@ -468,6 +468,18 @@ fn columns(kind: EntityKind) -> Option<(&'static str, &'static [&'static str])> 
                 "multi_hexes",
             ],
         )),
+        // The shop's settings from the Settings screen (business details and the machine
+        // cost per hour live in the synced cell only).
+        EntityKind::Shop => Some((
+            "shop",
+            &[
+                "name",
+                "currency",
+                "time_zone",
+                "tax_rate_bp",
+                "prices_include_tax",
+            ],
+        )),
         EntityKind::Spool => Some((
             "spool",
             &[

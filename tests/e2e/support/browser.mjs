@@ -4,7 +4,20 @@ import { chromium } from "playwright-core";
 
 export const PHONE = { width: 390, height: 844 };
 
-export async function launchBrowser() {
+export const DESKTOP = { width: 1280, height: 800 };
+
+/**
+ * Options: `fakeCamera`, a .y4m or .mjpeg file that every page's camera shows
+ * (Chromium's fake capture device; the permission prompt is answered yes).
+ */
+export async function launchBrowser({ fakeCamera } = {}) {
+  const camera = fakeCamera
+    ? [
+        "--use-fake-device-for-media-stream",
+        "--use-fake-ui-for-media-stream",
+        `--use-file-for-fake-video-capture=${fakeCamera}`,
+      ]
+    : [];
   return chromium.launch({
     executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
     headless: true,
@@ -16,6 +29,7 @@ export async function launchBrowser() {
       "--disable-background-networking",
       "--disable-component-update",
       "--disable-sync",
+      ...camera,
     ],
   });
 }
