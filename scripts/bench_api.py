@@ -126,7 +126,9 @@ def main(binary, pwa_dir, out_json):
     base = f"http://127.0.0.1:{port}"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_URL", "S3_"))}
     env.update(PORT=str(port), HOST="127.0.0.1", PRINTSTALL_DATA_DIR=str(Path(work) / "data"),
-               PRINTSTALL_PWA_DIR=pwa_dir, RUST_LOG="warn")
+               PRINTSTALL_PWA_DIR=pwa_dir, RUST_LOG="warn",
+               # The load is one user on purpose; the request limits would answer 429.
+               PRINTSTALL_REQUESTS_PER_MINUTE_USER="0", PRINTSTALL_REQUESTS_PER_MINUTE_SHOP="0")
     server = subprocess.Popen([binary, "serve"], env=env, stdout=subprocess.DEVNULL,
                               stderr=open(Path(work) / "server.log", "w"))
     try:

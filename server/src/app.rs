@@ -202,6 +202,9 @@ impl AppState {
             limiter: Arc::new(crate::auth::RateLimiter::default()),
             storage: storage.clone(),
             shop_quota_bytes: settings.shop_quota_bytes,
+            requests: Arc::new(crate::auth::request_limit::RequestCounter::new(
+                settings.request_limits,
+            )),
             crypto,
             oidc: settings
                 .oidc

@@ -156,10 +156,13 @@ mod tests {
             csp.contains("script-src 'self' 'wasm-unsafe-eval'"),
             "{csp}"
         );
+        // Inline code never; inline style attributes only (`style-src-attr`).
+        let without_attr = csp.replace("style-src-attr 'unsafe-inline'", "");
         assert!(
-            !csp.contains("'unsafe-eval'") && !csp.contains("'unsafe-inline'"),
+            !csp.contains("'unsafe-eval'") && !without_attr.contains("'unsafe-inline'"),
             "{csp}"
         );
+        assert!(csp.contains("style-src 'self';"), "{csp}");
         assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
     }
 

@@ -26,6 +26,8 @@ pub const KEYS: &[&str] = &[
     "S3_SECRET_ACCESS_KEY",
     "S3_PATH_STYLE",
     "PRINTSTALL_SHOP_QUOTA_BYTES",
+    "PRINTSTALL_REQUESTS_PER_MINUTE_USER",
+    "PRINTSTALL_REQUESTS_PER_MINUTE_SHOP",
     "PRINTSTALL_HSTS",
     "PRINTSTALL_METRICS_TOKEN",
     "SENTRY_DSN",
@@ -67,6 +69,10 @@ pub fn spoolman_root(path: &str) -> Option<&str> {
 
 /// Default storage quota of one shop: 5 GiB.
 pub const DEFAULT_SHOP_QUOTA_BYTES: u64 = 5 * 1024 * 1024 * 1024;
+/// API requests a minute one signed-in user may make (a phone syncing makes a few).
+pub const DEFAULT_REQUESTS_PER_MINUTE_USER: u32 = 1200;
+/// API requests a minute all members of one shop may make together.
+pub const DEFAULT_REQUESTS_PER_MINUTE_SHOP: u32 = 3000;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SettingsError {
@@ -181,6 +187,8 @@ pub struct Settings {
     pub jwt_secret: Option<Secret>,
     /// Bytes of sliced files (all versions, plus uploads in progress) one shop may store.
     pub shop_quota_bytes: u64,
+    /// API requests per minute per user and per shop (`0`: no limit).
+    pub request_limits: crate::auth::request_limit::RequestLimits,
     /// Send `Strict-Transport-Security` (the server is reached over TLS, e.g. behind a
     /// proxy). Default: on when `public_url` is https.
     pub hsts: bool,
@@ -225,6 +233,7 @@ impl fmt::Debug for Settings {
             )
             .field("jwt_secret", &self.jwt_secret)
             .field("shop_quota_bytes", &self.shop_quota_bytes)
+            .field("request_limits", &self.request_limits)
             .field("hsts", &self.hsts)
             .field("metrics_token", &self.metrics_token)
             .field("sentry_dsn", &self.sentry_dsn)
@@ -275,6 +284,24 @@ impl Settings {
                 expected: "a number of bytes, e.g. 5368709120 for 5 GiB",
             })?,
         };
+        let per_minute = |key: &'static str, default: u32| match get(key) {
+            None => Ok(default),
+            Some(v) => v.trim().parse::<u32>().map_err(|_| SettingsError::Invalid {
+                key,
+                value: v.clone(),
+                expected: "a whole number of requests a minute (0: no limit)",
+            }),
+        };
+        let request_limits = crate::auth::request_limit::RequestLimits {
+            per_user_per_minute: per_minute(
+                "PRINTSTALL_REQUESTS_PER_MINUTE_USER",
+                DEFAULT_REQUESTS_PER_MINUTE_USER,
+            )?,
+            per_shop_per_minute: per_minute(
+                "PRINTSTALL_REQUESTS_PER_MINUTE_SHOP",
+                DEFAULT_REQUESTS_PER_MINUTE_SHOP,
+            )?,
+        };
         let spoolman_path = get("PRINTSTALL_SPOOLMAN_PATH")
             .unwrap_or_else(|| DEFAULT_SPOOLMAN_PATH.into())
             .trim_end_matches('/')
@@ -318,6 +345,7 @@ impl Settings {
             app_database_url: get("APP_DATABASE_URL").map(Secret::new),
             jwt_secret: get("PRINTSTALL_JWT_SECRET").map(Secret::new),
             shop_quota_bytes,
+            request_limits,
             encryption_keys: get("PRINTSTALL_ENCRYPTION_KEYS").map(Secret::new),
             spoolman_path,
             data_dir,

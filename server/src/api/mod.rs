@@ -40,6 +40,8 @@ pub struct ApiState {
     pub storage: Storage,
     /// Bytes of files one shop may store (`PRINTSTALL_SHOP_QUOTA_BYTES`).
     pub shop_quota_bytes: u64,
+    /// API requests per minute per user and per shop.
+    pub requests: Arc<crate::auth::request_limit::RequestCounter>,
     /// Seals the shop's business details at rest (issue 7, `crate::crypto`).
     pub crypto: Arc<crate::crypto::KeyRing>,
     /// External sign-in (OpenID Connect), when configured.

@@ -11,6 +11,7 @@ pub mod csrf;
 pub mod oidc;
 pub mod password_reset;
 pub mod rate_limit;
+pub mod request_limit;
 pub mod sessions;
 pub mod tokens;
 
@@ -74,6 +75,20 @@ impl FromRequestParts<ApiState> for AuthUser {
 /// The member `token` stands for: a built-in access token (whose session must not have
 /// ended), else (when configured) an external provider's token.
 pub async fn authenticate(state: &ApiState, token: &str) -> Result<AuthUser, ApiError> {
+    let member = authenticate_unlimited(state, token).await?;
+    if let Err(e) = state.requests.hit(member.user_id, member.shop_id) {
+        return Err(ApiError::TooManyRequests {
+            message: format!(
+                "too many requests: this {} may make {} a minute; try again in {} s",
+                e.scope, e.limit, e.retry_after_s
+            ),
+            retry_after_s: e.retry_after_s,
+        });
+    }
+    Ok(member)
+}
+
+async fn authenticate_unlimited(state: &ApiState, token: &str) -> Result<AuthUser, ApiError> {
     if let Some(claims) = state.keys.check(token) {
         let claims = session_still_open(state, claims).await?;
         return Ok(AuthUser {

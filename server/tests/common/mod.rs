@@ -33,11 +33,21 @@ pub fn s3_settings() -> S3Settings {
     }
 }
 
+/// Settings from `pairs`; the API request limits are off unless a test sets them (tests
+/// drive thousands of requests a minute as one user; `api_limits.rs` tests the limits).
 pub fn settings_with(pairs: &[(&str, &str)]) -> Settings {
-    let values: HashMap<String, String> = pairs
+    let mut values: HashMap<String, String> = pairs
         .iter()
         .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
         .collect();
+    for key in [
+        "PRINTSTALL_REQUESTS_PER_MINUTE_USER",
+        "PRINTSTALL_REQUESTS_PER_MINUTE_SHOP",
+    ] {
+        values
+            .entry(key.to_owned())
+            .or_insert_with(|| "0".to_owned());
+    }
     Settings::from_values(&values).unwrap()
 }
 
@@ -140,6 +150,11 @@ pub const TEST_ENCRYPTION_KEYS: &str =
 /// the migrations applied); request transactions connect as `printstall_app` to the same
 /// database.
 pub async fn start_api(pool: PgPool) -> TestServer {
+    start_api_with(pool, &[]).await
+}
+
+/// [`start_api`] with more settings (e.g. request limits).
+pub async fn start_api_with(pool: PgPool, more: &[(&str, &str)]) -> TestServer {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let files = std::env::temp_dir().join(format!("printstall-api-test-{}", uuid::Uuid::now_v7()));
@@ -148,11 +163,13 @@ pub async fn start_api(pool: PgPool) -> TestServer {
         url.clone(),
         UrlSigner::new(Secret::new("test-signing-key")),
     ));
-    let settings = settings_with(&[
+    let mut pairs = vec![
         ("PRINTSTALL_PWA_DIR", files.to_str().unwrap()),
         ("PRINTSTALL_DATA_DIR", files.to_str().unwrap()),
         ("PRINTSTALL_JWT_SECRET", TEST_JWT_SECRET),
-    ]);
+    ];
+    pairs.extend_from_slice(more);
+    let settings = settings_with(&pairs);
     let state = AppState::new(pool.clone(), storage.clone(), settings).unwrap();
     let (tx, task) = spawn_server(listener, state);
     TestServer {
