@@ -272,9 +272,11 @@ pub async fn anonymise_audit_for_user(
                   device_id = case when user_id = $1
                                      or device_id in (select id from device where user_id = $1)
                                    then null else device_id end,
+                  entity_id = case when entity_id = $1 then null else entity_id end,
                   before = replace(before::text, $2, $3)::jsonb,
                   after = replace(after::text, $2, $3)::jsonb
             where user_id = $1
+               or entity_id = $1
                or device_id in (select id from device where user_id = $1)
                or strpos(coalesce(before::text, '') || coalesce(after::text, ''), $2) > 0"#,
     )

@@ -171,8 +171,9 @@ async fn erase_a_shop(pool: PgPool, store: Store) {
     // Sessions are gone; the old access token finds nothing and can write nothing.
     assert_eq!(refresh_status(&a).await, 401);
     assert_eq!(refresh_status(&seller).await, 401);
+    // Its session ended with the shop, so the token is refused outright.
     let (status, _) = a.get("/shop").await;
-    assert_eq!(status, 404);
+    assert_eq!(status, 401);
     let (status, _) = a
         .post(
             "/products",

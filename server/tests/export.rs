@@ -227,6 +227,10 @@ async fn export_case(pool: PgPool, store: Store) {
             );
         }
         for secret in ["password_hash", "code_hash", "token_hash", "$argon2"] {
+            // The audit log names changed fields, secrets with the value `[redacted]`.
+            if name.ends_with("audit_log.json") && secret.ends_with("_hash") {
+                continue;
+            }
             assert!(!text.contains(secret), "{name} holds {secret}");
         }
     }

@@ -23,6 +23,10 @@ fn public(path: &str) -> bool {
             | "/api/v1/auth/refresh"
             | "/api/v1/auth/sign-out"
             | "/api/v1/auth/join"
+            // Authenticated by a reset token or a password, not by an access token.
+            | "/api/v1/auth/password-reset/request"
+            | "/api/v1/auth/password-reset"
+            | "/api/v1/account/delete"
             | "/api/v1/openapi.json"
     )
 }
