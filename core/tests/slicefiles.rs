@@ -493,7 +493,7 @@ fn every_fixture_parses_and_serialises_with_the_contract_names() {
     let mut names: Vec<String> = std::fs::read_dir(fixture_path(""))
         .unwrap()
         .map(|e| e.unwrap().file_name().into_string().unwrap())
-        .filter(|n| n != "README.md")
+        .filter(|n| n != "README.md" && !n.starts_with('.'))
         .collect();
     names.sort();
     assert_eq!(names.len(), 16);
@@ -1000,7 +1000,7 @@ fn measure_inspect_speed() {
     let mut names: Vec<String> = std::fs::read_dir(fixture_path(""))
         .unwrap()
         .map(|e| e.unwrap().file_name().into_string().unwrap())
-        .filter(|n| n != "README.md")
+        .filter(|n| n != "README.md" && !n.starts_with('.'))
         .collect();
     names.sort();
     for name in &names {

@@ -327,7 +327,9 @@ mod tests {
         for entry in std::fs::read_dir(fixtures()).unwrap() {
             let path = entry.unwrap().path();
             let name = path.file_name().unwrap().to_str().unwrap().to_string();
-            if name.ends_with(".md") {
+            // Only the sliced files: not the README, nor a folder a tool left beside them
+            // (Moonraker writes `.thumbs/` next to files it reads).
+            if name.ends_with(".md") || name.starts_with('.') || !path.is_file() {
                 continue;
             }
             let file = std::fs::read(&path).unwrap();
