@@ -145,9 +145,21 @@ pub fn weekly_filament_use(
         })
         .filter(|s| s.total.0 > 0)
         .collect();
-    series.sort_by(|a, b| b.total.cmp(&a.total).then_with(|| a.label().cmp(&b.label())));
+    series.sort_by(|a, b| {
+        b.total
+            .cmp(&a.total)
+            .then_with(|| a.label().cmp(&b.label()))
+    });
     let totals = (0..n)
-        .map(|i| Centigrams(series.iter().filter_map(|s| s.grams.get(i)).map(|g| g.0).sum()))
+        .map(|i| {
+            Centigrams(
+                series
+                    .iter()
+                    .filter_map(|s| s.grams.get(i))
+                    .map(|g| g.0)
+                    .sum(),
+            )
+        })
         .collect();
     WeeklyUse {
         weeks: week_list,
@@ -218,12 +230,22 @@ mod tests {
         let w = weekly_filament_use(&entries, &filaments, today, 3, 0);
         assert_eq!(
             w.weeks,
-            vec![date!(2025 - 06 - 02), date!(2025 - 06 - 09), date!(2025 - 06 - 16)]
+            vec![
+                date!(2025 - 06 - 02),
+                date!(2025 - 06 - 09),
+                date!(2025 - 06 - 16)
+            ]
         );
         let by_label: Vec<(String, Vec<i64>, i64)> = w
             .series
             .iter()
-            .map(|s| (s.label(), s.grams.iter().map(|g| g.0 / 100).collect(), s.total.0 / 100))
+            .map(|s| {
+                (
+                    s.label(),
+                    s.grams.iter().map(|g| g.0 / 100).collect(),
+                    s.total.0 / 100,
+                )
+            })
             .collect();
         assert_eq!(
             by_label,
@@ -233,7 +255,10 @@ mod tests {
                 ("Other Unknown filament".to_string(), vec![0, 0, 5], 5),
             ]
         );
-        assert_eq!(w.series[1].hex, "#c0392b", "the first filament's colour names the group");
+        assert_eq!(
+            w.series[1].hex, "#c0392b",
+            "the first filament's colour names the group"
+        );
         assert_eq!(
             w.totals.iter().map(|g| g.0 / 100).collect::<Vec<_>>(),
             vec![7, 125, 55]
@@ -264,7 +289,10 @@ mod tests {
     fn the_local_day_decides_the_week() {
         let filaments = [fil(1, Material::Pla, "White", "#ffffff")];
         // Sunday 15 June 23:30 UTC is Monday 16 June 01:30 at UTC+2.
-        let t = date!(2025 - 06 - 15).with_hms(23, 30, 0).unwrap().assume_utc();
+        let t = date!(2025 - 06 - 15)
+            .with_hms(23, 30, 0)
+            .unwrap()
+            .assume_utc();
         let e = UseEntry {
             at_ms: u64::try_from(t.unix_timestamp()).unwrap() * 1000,
             filament_id: FilamentId(Uuid::from_u128(1)),

@@ -49,11 +49,7 @@ pub fn safe_hex(hex: &str) -> String {
     let ok = (hex.len() == 7 || hex.len() == 4)
         && hex.starts_with('#')
         && hex[1..].chars().all(|c| c.is_ascii_hexdigit());
-    if ok {
-        hex.to_owned()
-    } else {
-        "#888888".into()
-    }
+    if ok { hex.to_owned() } else { "#888888".into() }
 }
 
 /// The axis top: the maximum rounded up to 1, 2 or 5 times a power of ten.
@@ -216,13 +212,7 @@ fn clip(s: &str, n: usize) -> String {
 /// is written in the warning colour).
 #[function_component(RankedBars)]
 pub fn ranked_bars(props: &RankedBarsProps) -> Html {
-    let max = props
-        .bars
-        .iter()
-        .map(|b| b.value)
-        .max()
-        .unwrap_or(0)
-        .max(1);
+    let max = props.bars.iter().map(|b| b.value).max().unwrap_or(0).max(1);
     let height = ROW * props.bars.len().max(1) as i64;
     let span = W - LABEL_W - 50;
     let id = format!("chart-{}", slug(&props.title));

@@ -566,7 +566,6 @@ pub fn file_uploads(props: &FileUploadsProps) -> Html {
         );
     }
 
-
     let on_select = {
         let selected = selected.clone();
         Callback::from(move |e: Event| {

@@ -100,7 +100,10 @@ pub fn upload_targets(state: &State) -> Vec<(Uuid, Uuid, String)> {
         .filter(|(_, c)| !c.is_deleted())
         .filter_map(|(id, c)| {
             let model_id = Uuid::parse_str(c.value("model_id").and_then(Value::as_str)?).ok()?;
-            let name = c.value("name").and_then(Value::as_str).unwrap_or("(no name)");
+            let name = c
+                .value("name")
+                .and_then(Value::as_str)
+                .unwrap_or("(no name)");
             let label = match names.get(&model_id) {
                 Some(m) => format!("{m} · {name}"),
                 None => name.to_owned(),

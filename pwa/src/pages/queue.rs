@@ -266,7 +266,9 @@ pub fn queue() -> Html {
         let drag = drag.clone();
         let live = live_drag.clone();
         Callback::from(move |e: PointerEvent| {
-            let Some(d) = live.borrow().clone() else { return };
+            let Some(d) = live.borrow().clone() else {
+                return;
+            };
             e.prevent_default();
             let y = f64::from(e.client_y());
             let to = drop_index(&d.mids, d.from, y);
@@ -287,7 +289,9 @@ pub fn queue() -> Html {
         let jobs = open_jobs.clone();
         let labels: Vec<String> = open_jobs.iter().map(|j| c.job_label(j)).collect();
         Callback::from(move |e: PointerEvent| {
-            let Some(d) = live.borrow_mut().take() else { return };
+            let Some(d) = live.borrow_mut().take() else {
+                return;
+            };
             drag.set(None);
             if let Some(h) = handle_of(&e) {
                 let _ = h.release_pointer_capture(e.pointer_id());
@@ -559,7 +563,12 @@ mod tests {
 
     #[test]
     fn dragging_moves_one_job_between_its_new_neighbours() {
-        let all = vec![job(1, 0, 1024), job(2, 0, 2048), job(3, 0, 3072), job(4, 0, 4096)];
+        let all = vec![
+            job(1, 0, 1024),
+            job(2, 0, 2048),
+            job(3, 0, 3072),
+            job(4, 0, 4096),
+        ];
         // Last to first, first to last, and into the middle: one op each.
         for (from, to, want) in [
             (3, 0, vec![4, 1, 2, 3]),

@@ -329,7 +329,10 @@ mod tests {
         assert_eq!(window(0.0, 5000), (0, VIEW_ROWS + OVERSCAN));
         assert_eq!(window(0.0, 3), (0, 3));
         let at = (100 * ROW_PX) as f64 + 10.0;
-        assert_eq!(window(at, 5000), (100 - OVERSCAN, 100 + VIEW_ROWS + OVERSCAN));
+        assert_eq!(
+            window(at, 5000),
+            (100 - OVERSCAN, 100 + VIEW_ROWS + OVERSCAN)
+        );
         assert_eq!(window(1e9, 5000), (5000, 5000));
         assert_eq!(window(f64::NAN, 10), (0, 10));
     }
