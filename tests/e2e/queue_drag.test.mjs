@@ -1,5 +1,5 @@
-// Queue: drag a job by its handle to a new place (pointer events, as a mouse or a finger
-// makes them). The new order is written as an op: it is there after a reload (the local
+// Queue: drag a job by its handle to a new place (pointer events: a mouse, and a finger
+// through Chromium's touch input). The new order is written as an op: it is there after a reload (the local
 // store), and a second device that pulls the shop shows the same order (after sync). The
 // up and down buttons stay for the keyboard. The real server and database, the built PWA,
 // Debian's Chromium.
@@ -71,8 +71,8 @@ async function waitFor(label, fn, timeout = 30_000) {
 const order = (page) => page.getByTestId("job-row").locator(".job-name").allTextContents();
 const pending = (page) => page.getByTestId("pending-count").getAttribute("data-count");
 
-async function signedInQueue(viewport) {
-  const context = await browser.newContext({ viewport });
+async function signedInQueue(viewport, options = {}) {
+  const context = await browser.newContext({ viewport, ...options });
   const page = await context.newPage();
   const errors = [];
   page.on("pageerror", (e) => errors.push(String(e)));
@@ -84,17 +84,33 @@ async function signedInQueue(viewport) {
   return { context, page, errors };
 }
 
-/** Drags the handle of the job named `name` to the middle of the row named `onto`, in steps. */
-async function drag(page, name, onto, { above }) {
+/** Where a drag of the job named `name` starts, and where it ends on the row named `onto`. */
+async function dragPoints(page, name, onto, above) {
   const handle = page.getByTestId("job-row").filter({ hasText: name }).getByTestId("drag-handle");
   const target = page.getByTestId("job-row").filter({ hasText: onto });
   const from = await handle.boundingBox();
   const box = await target.boundingBox();
-  const y = above ? box.y + 4 : box.y + box.height - 4;
-  await page.mouse.move(from.x + from.width / 2, from.y + from.height / 2);
+  const x = from.x + from.width / 2;
+  return { x, y0: from.y + from.height / 2, y1: above ? box.y + 4 : box.y + box.height - 4 };
+}
+
+/** Drags with the mouse, in steps. */
+async function drag(page, name, onto, { above }) {
+  const { x, y0, y1 } = await dragPoints(page, name, onto, above);
+  await page.mouse.move(x, y0);
   await page.mouse.down();
-  await page.mouse.move(from.x + from.width / 2, y, { steps: 12 });
+  await page.mouse.move(x, y1, { steps: 12 });
   await page.mouse.up();
+}
+
+/** Drags with a finger: touch events, which Chromium turns into touch pointer events. */
+async function touchDrag(page, cdp, name, onto, { above }) {
+  const { x, y0, y1 } = await dragPoints(page, name, onto, above);
+  await cdp.send("Input.dispatchTouchEvent", { type: "touchStart", touchPoints: [{ x, y: y0 }] });
+  for (let i = 1; i <= 12; i++) {
+    await cdp.send("Input.dispatchTouchEvent", { type: "touchMove", touchPoints: [{ x, y: y0 + ((y1 - y0) * i) / 12 }] });
+  }
+  await cdp.send("Input.dispatchTouchEvent", { type: "touchEnd", touchPoints: [] });
 }
 
 test("a job dragged to the top stays there after a reload and on another device", async () => {
@@ -122,7 +138,7 @@ test("a job dragged to the top stays there after a reload and on another device"
   });
   await push(token, bodies);
 
-  const a = await signedInQueue(PHONE);
+  const a = await signedInQueue(PHONE, { hasTouch: true, isMobile: true });
   await waitFor("the pulled queue", async () => (await a.page.getByTestId("job-row").count()) === 3);
   assert.deepEqual(await order(a.page), ["Rex · Alpha × 1", "Rex · Bravo × 1", "Rex · Charlie × 1"]);
   // Keyboard path still there: every job has its up and down buttons.
@@ -134,8 +150,14 @@ test("a job dragged to the top stays there after a reload and on another device"
   assert.deepEqual(await order(a.page), ["Rex · Charlie × 1", "Rex · Alpha × 1", "Rex · Bravo × 1"]);
   assert.match(await a.page.getByTestId("queue-message").textContent(), /^Moved Rex · Charlie × 1 to place 1$/);
 
-  // Alpha below Bravo (dragging down).
-  await drag(a.page, "Alpha", "Bravo", { above: false });
+  // Alpha below Bravo, with a finger (dragging down; the handle does not scroll the page).
+  await a.page.evaluate(() => {
+    window.seenPointers = [];
+    document.addEventListener("pointerdown", (e) => window.seenPointers.push(e.pointerType), true);
+  });
+  const cdp = await a.context.newCDPSession(a.page);
+  await touchDrag(a.page, cdp, "Alpha", "Bravo", { above: false });
+  assert.deepEqual(await a.page.evaluate(() => window.seenPointers), ["touch"]);
   await waitFor("the second move", async () => (await order(a.page))[2] === "Rex · Alpha × 1" || (await order(a.page)));
   assert.deepEqual(await order(a.page), ["Rex · Charlie × 1", "Rex · Bravo × 1", "Rex · Alpha × 1"]);
   await a.page.screenshot({ path: join(SCREENSHOTS, "queue-drag-phone.png"), fullPage: true });
