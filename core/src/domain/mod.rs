@@ -29,6 +29,7 @@ pub mod sale;
 pub mod shop;
 pub mod spool;
 pub mod spoolman;
+pub mod usage;
 pub mod validation;
 pub mod variant;
 pub mod weight;

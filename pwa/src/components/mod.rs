@@ -3,8 +3,10 @@
 pub mod account_security;
 pub mod bar_chart;
 pub mod bottom_nav;
+pub mod charts;
 pub mod event_plan;
 pub mod event_report_view;
+pub mod filament_use;
 pub mod grams_bar;
 pub mod job_outcome;
 pub mod nfc_link;

@@ -541,11 +541,21 @@ pub fn file_uploads(props: &FileUploadsProps) -> Html {
             },
         );
     }
+    // The synced variants (offline too), then any the server lists that were made through
+    // its REST API only (those are not in the sync state).
+    let variants = merged_targets(
+        crate::pages::models::upload_targets(&local.model.state),
+        (*targets).as_ref().ok(),
+    );
+    let chosen = (*selected)
+        .filter(|id| variants.iter().any(|v| v.0 == *id))
+        .or_else(|| variants.first().map(|v| v.0));
+    let current = chosen.and_then(|id| variants.iter().find(|v| v.0 == id).cloned());
     // The selected variant's files, again after each completed upload.
     {
         let files = files.clone();
         use_effect_with(
-            (local.store.clone(), *selected, *done, online),
+            (local.store.clone(), chosen, *done, online),
             move |(store, selected, _, online)| {
                 if let (Some(store), Some(id), true) = (store.clone(), *selected, *online) {
                     spawn_local(async move {
@@ -555,12 +565,6 @@ pub fn file_uploads(props: &FileUploadsProps) -> Html {
             },
         );
     }
-
-    let variants = match &*targets {
-        Ok(t) => t.variants.clone(),
-        Err(_) => Vec::new(),
-    };
-    let current = (*selected).and_then(|id| variants.iter().find(|v| v.0 == id).cloned());
 
     let on_select = {
         let selected = selected.clone();
@@ -674,11 +678,11 @@ pub fn file_uploads(props: &FileUploadsProps) -> Html {
                 <label for="upload-variant">{ "Variant to upload to" }</label>
                 <select id="upload-variant" onchange={on_select} disabled={variants.is_empty()}>
                     { for variants.iter().map(|(id, _, label)| html! {
-                        <option value={id.to_string()} selected={Some(*id) == *selected}>{ label.clone() }</option>
+                        <option value={id.to_string()} selected={Some(*id) == chosen}>{ label.clone() }</option>
                     }) }
                 </select>
             </div>
-            if let Err(note) = &*targets {
+            if let (Err(note), true) = (&*targets, variants.is_empty()) {
                 <p class="hint" data-testid="targets-note">{ note.clone() }</p>
             }
             if props.sliced.is_some() {
@@ -736,6 +740,21 @@ pub fn file_uploads(props: &FileUploadsProps) -> Html {
             }
         </div>
     }
+}
+
+/// The synced targets first, then the server's others (by variant id).
+fn merged_targets(
+    mut local: Vec<(Uuid, Uuid, String)>,
+    rest: Option<&Targets>,
+) -> Vec<(Uuid, Uuid, String)> {
+    if let Some(t) = rest {
+        for v in &t.variants {
+            if !local.iter().any(|l| l.0 == v.0) {
+                local.push(v.clone());
+            }
+        }
+    }
+    local
 }
 
 fn pending_row(

@@ -256,6 +256,10 @@ pub fn filament() -> Html {
                     <section class="card">
                         <BarChart title="Filament on hand per material and colour" bars={bars} testid="filament-chart" />
                     </section>
+                    // Filament used per week (self-contained: reads the local state itself).
+                    <section class="card" aria-label="Filament used per week">
+                        <crate::components::filament_use::FilamentUse />
+                    </section>
                 </div>
                 <section class="card" aria-labelledby="spools-title">
                     <h2 id="spools-title">{ "Filaments and spools" }</h2>

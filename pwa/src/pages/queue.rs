@@ -1,4 +1,5 @@
-//! Print queue: the open jobs in order (move up or down), start, pause, resume, finish or
+//! Print queue: the open jobs in order (drag a job by its handle, with a finger or a mouse,
+//! or move it up or down with the buttons, which the keyboard reaches), start, pause, resume, finish or
 //! fail each (finishing takes the grams off the spools chosen and adds the units to stock),
 //! the printer hours queued, and whether the filament on hand covers the queue per
 //! material and colour. Everything is written as ops, so it works offline.
@@ -61,6 +62,75 @@ pub fn next_position(jobs: &[JobRow]) -> i64 {
     jobs.iter().map(|j| j.position).max().unwrap_or(0) + 1024
 }
 
+fn place_op(j: &JobRow, priority: i32, position: i64) -> OpBody {
+    let mut fields = Map::new();
+    fields.insert("priority".into(), json!(priority));
+    fields.insert("position".into(), json!(position));
+    OpBody::EntitySet(EntitySet {
+        entity: EntityKind::PrintJob,
+        id: j.id.0,
+        fields,
+    })
+}
+
+/// Ops that move the job at `from` to index `to` of the queue (`all`, in queue order), the
+/// others keeping their order: one op giving the moved job a place between its new
+/// neighbours, or, where there is no room between them, the whole queue numbered afresh.
+pub fn move_ops(all: &[JobRow], from: usize, to: usize) -> Vec<OpBody> {
+    if from == to || from >= all.len() || to >= all.len() {
+        return Vec::new();
+    }
+    let mut order: Vec<&JobRow> = all.iter().collect();
+    let moved = order.remove(from);
+    order.insert(to, moved);
+    let prev = to.checked_sub(1).and_then(|i| order.get(i));
+    let next = order.get(to + 1);
+    let place = match (prev, next) {
+        (Some(p), Some(n)) if p.priority == n.priority => {
+            let gap = n.position.saturating_sub(p.position);
+            (gap >= 2).then(|| (p.priority, p.position + gap / 2))
+        }
+        // The last of its priority: after it is still before every job of a lower one.
+        (Some(p), Some(_)) => Some((p.priority, p.position.saturating_add(1024))),
+        (Some(p), None) => Some((p.priority, p.position.saturating_add(1024))),
+        (None, Some(n)) => Some((n.priority, n.position.saturating_sub(1024))),
+        (None, None) => None,
+    };
+    match place {
+        Some((priority, position)) => vec![place_op(moved, priority, position)],
+        None => order
+            .iter()
+            .enumerate()
+            .map(|(i, j)| place_op(j, 0, (i as i64 + 1) * 1024))
+            .collect(),
+    }
+}
+
+/// A drag of a job by its handle: where it started and where it would land.
+#[derive(Debug, Clone, PartialEq)]
+struct Drag {
+    from: usize,
+    to: usize,
+    start_y: f64,
+    dy: f64,
+    /// The rows' vertical middles when the drag started.
+    mids: Vec<f64>,
+}
+
+/// Where a job dragged from `from` lands with the pointer at `y`: after every other row
+/// whose middle is above the pointer.
+pub fn drop_index(mids: &[f64], from: usize, y: f64) -> usize {
+    mids.iter()
+        .enumerate()
+        .filter(|(i, m)| *i != from && **m < y)
+        .count()
+}
+
+fn handle_of(e: &PointerEvent) -> Option<web_sys::Element> {
+    e.target_dyn_into::<web_sys::Element>()
+        .and_then(|t| t.closest(".drag-handle").ok().flatten())
+}
+
 fn status_text(s: JobStatus) -> &'static str {
     match s {
         JobStatus::Queued => "Queued",
@@ -92,6 +162,10 @@ pub fn queue() -> Html {
     let message = use_state(|| None::<String>);
     let new_variant = use_state(|| None::<VariantId>);
     let new_units = use_node_ref();
+    let drag = use_state(|| None::<Drag>);
+    // The drag as the pointer handlers see it (a pointer-up may come before the re-render).
+    let live_drag = use_mut_ref(|| None::<Drag>);
+    let list = use_node_ref();
     let model = local.model.clone();
     if !model.ready {
         return html! { <section class="queue"><h1>{ "Print queue" }</h1><p>{ "Opening…" }</p></section> };
@@ -153,6 +227,93 @@ pub fn queue() -> Html {
                     format!("Moved {} {label}", if up { "up" } else { "down" }),
                 );
             }
+        })
+    };
+    // Drag to reorder (pointer events: a finger or a mouse); ↑ and ↓ do the same by key.
+    let on_down = |i: usize| {
+        let drag = drag.clone();
+        let live = live_drag.clone();
+        let list = list.clone();
+        Callback::from(move |e: PointerEvent| {
+            if !e.is_primary() || e.button() > 0 {
+                return;
+            }
+            let (Some(handle), Some(ol)) = (handle_of(&e), list.cast::<web_sys::Element>()) else {
+                return;
+            };
+            e.prevent_default();
+            let _ = handle.set_pointer_capture(e.pointer_id());
+            let rows = ol.children();
+            let mids = (0..rows.length())
+                .filter_map(|k| rows.item(k))
+                .map(|r| {
+                    let b = r.get_bounding_client_rect();
+                    (b.top() + b.bottom()) / 2.0
+                })
+                .collect();
+            let d = Drag {
+                from: i,
+                to: i,
+                start_y: f64::from(e.client_y()),
+                dy: 0.0,
+                mids,
+            };
+            *live.borrow_mut() = Some(d.clone());
+            drag.set(Some(d));
+        })
+    };
+    let on_move = {
+        let drag = drag.clone();
+        let live = live_drag.clone();
+        Callback::from(move |e: PointerEvent| {
+            let Some(d) = live.borrow().clone() else {
+                return;
+            };
+            e.prevent_default();
+            let y = f64::from(e.client_y());
+            let to = drop_index(&d.mids, d.from, y);
+            let d = Drag {
+                to,
+                dy: y - d.start_y,
+                ..d
+            };
+            *live.borrow_mut() = Some(d.clone());
+            drag.set(Some(d));
+        })
+    };
+    let on_up = {
+        let drag = drag.clone();
+        let live = live_drag.clone();
+        let local = local.clone();
+        let message = message.clone();
+        let jobs = open_jobs.clone();
+        let labels: Vec<String> = open_jobs.iter().map(|j| c.job_label(j)).collect();
+        Callback::from(move |e: PointerEvent| {
+            let Some(d) = live.borrow_mut().take() else {
+                return;
+            };
+            drag.set(None);
+            if let Some(h) = handle_of(&e) {
+                let _ = h.release_pointer_capture(e.pointer_id());
+            }
+            let ops = move_ops(&jobs, d.from, d.to);
+            if !ops.is_empty() {
+                let label = labels.get(d.from).cloned().unwrap_or_default();
+                record(
+                    &local,
+                    ops,
+                    &message,
+                    format!("Moved {label} to place {}", d.to + 1),
+                );
+            }
+        })
+    };
+    let on_cancel = {
+        let drag = drag.clone();
+        let live = live_drag.clone();
+        Callback::from(move |_: PointerEvent| {
+            live.borrow_mut().take();
+            drag.set(None);
         })
     };
     let open_form = |j: &JobRow, o: Outcome| {
@@ -243,16 +404,23 @@ pub fn queue() -> Html {
                     if open_jobs.is_empty() {
                         <p class="hint">{ "Nothing queued. Add a job below, or make jobs from an event's plan." }</p>
                     }
-                    <ol class="job-list">
+                    <ol class={classes!("job-list", drag.is_some().then_some("dragging-list"))} ref={list.clone()} data-testid="job-list">
                         { for open_jobs.iter().enumerate().map(|(i, j)| {
                             let label = c.job_label(j);
                             let v = j.variant_id.and_then(|v| c.variant(v));
                             let secs = u64::from(v.and_then(|v| v.print_time_s).unwrap_or(0)) * u64::from(j.plates.max(1));
                             let event = j.event_id.and_then(|e| c.event(e)).map(|e| e.name.clone());
                             let form = (*open).filter(|(id, _)| *id == j.id).map(|(_, o)| o);
+                            let d = (*drag).as_ref();
+                            let dragging = d.is_some_and(|d| d.from == i);
+                            let landing = d.filter(|d| d.to == i && d.from != i).map(|d| if d.to < d.from { "drop-before" } else { "drop-after" });
                             html! {
-                                <li class={classes!("job-row", format!("status-{}", j.status.label()))}
+                                <li key={j.id.0.to_string()} class={classes!("job-row", format!("status-{}", j.status.label()), dragging.then_some("dragging"), landing)}
+                                    style={d.filter(|_| dragging).map(|d| format!("transform:translateY({}px)", d.dy.round()))}
                                     data-testid="job-row" data-job-id={j.id.0.to_string()} data-status={j.status.label()}>
+                                    <span class="drag-handle" aria-hidden="true" title="Drag to reorder" data-testid="drag-handle"
+                                        onpointerdown={on_down(i)} onpointermove={on_move.clone()} onpointerup={on_up.clone()}
+                                        onpointercancel={on_cancel.clone()}>{ "⠿" }</span>
                                     <div class="job-main">
                                         <span class="job-name">{ &label }</span>
                                         <span class="job-meta">
@@ -373,6 +541,67 @@ mod tests {
             s.fields["priority"].as_i64().unwrap(),
             s.fields["position"].as_i64().unwrap(),
         )
+    }
+
+    /// The queue order after applying place ops (as the catalogue sorts it).
+    fn after(all: &[JobRow], ops: &[OpBody]) -> Vec<u128> {
+        let mut jobs = all.to_vec();
+        for op in ops {
+            let (id, priority, position) = place(op);
+            let j = jobs.iter_mut().find(|j| j.id.0 == id).unwrap();
+            j.priority = priority as i32;
+            j.position = position;
+        }
+        jobs.sort_by(|a, b| {
+            b.priority
+                .cmp(&a.priority)
+                .then(a.position.cmp(&b.position))
+                .then(a.id.cmp(&b.id))
+        });
+        jobs.iter().map(|j| j.id.0.as_u128()).collect()
+    }
+
+    #[test]
+    fn dragging_moves_one_job_between_its_new_neighbours() {
+        let all = vec![
+            job(1, 0, 1024),
+            job(2, 0, 2048),
+            job(3, 0, 3072),
+            job(4, 0, 4096),
+        ];
+        // Last to first, first to last, and into the middle: one op each.
+        for (from, to, want) in [
+            (3, 0, vec![4, 1, 2, 3]),
+            (0, 3, vec![2, 3, 4, 1]),
+            (0, 2, vec![2, 3, 1, 4]),
+            (3, 1, vec![1, 4, 2, 3]),
+        ] {
+            let ops = move_ops(&all, from, to);
+            assert_eq!(ops.len(), 1, "{from} → {to}");
+            assert_eq!(after(&all, &ops), want, "{from} → {to}");
+        }
+        assert!(move_ops(&all, 2, 2).is_empty());
+        assert!(move_ops(&all, 9, 0).is_empty());
+        // Across priorities: it takes the priority of the job it lands after.
+        let all = vec![job(1, 5, 10), job(2, 0, 20), job(3, 0, 30)];
+        let ops = move_ops(&all, 2, 1);
+        assert_eq!(after(&all, &ops), vec![1, 3, 2]);
+        assert_eq!(place(&ops[0]), (Uuid::from_u128(3), 5, 10 + 1024));
+        // No room between the neighbours: the queue is numbered afresh.
+        let all = vec![job(1, 0, 7), job(2, 0, 8), job(3, 0, 9)];
+        let ops = move_ops(&all, 2, 1);
+        assert_eq!(ops.len(), 3);
+        assert_eq!(after(&all, &ops), vec![1, 3, 2]);
+    }
+
+    #[test]
+    fn the_drop_lands_after_the_rows_above_the_pointer() {
+        let mids = [20.0, 60.0, 100.0, 140.0];
+        assert_eq!(drop_index(&mids, 3, 0.0), 0);
+        assert_eq!(drop_index(&mids, 3, 70.0), 2);
+        assert_eq!(drop_index(&mids, 0, 70.0), 1);
+        assert_eq!(drop_index(&mids, 0, 500.0), 3);
+        assert_eq!(drop_index(&mids, 1, 30.0), 1);
     }
 
     #[test]

@@ -23,6 +23,8 @@
 
 pub mod idb;
 pub mod queries;
+pub mod search;
+pub mod usage;
 
 use printstall_core::domain::DeviceId;
 use printstall_core::sync::{Hlc, Op, OpBody};
