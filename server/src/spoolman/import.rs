@@ -497,7 +497,10 @@ pub async fn import(
 
 /// The fields of an imported row for an `entity.set.v1` (its id left out; a new row's
 /// empty fields too, an updated row's cleared ones kept as `null`).
-fn row_fields<T: Serialize>(row: &T, insert: bool) -> Result<Map<String, Value>, ApiError> {
+pub(crate) fn row_fields<T: Serialize>(
+    row: &T,
+    insert: bool,
+) -> Result<Map<String, Value>, ApiError> {
     let Ok(Value::Object(mut fields)) = serde_json::to_value(row) else {
         return Err(ApiError::internal("an imported row is not a JSON object"));
     };
