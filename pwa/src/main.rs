@@ -1,5 +1,6 @@
 //! PrintStall's web app: a Yew client-side app using `printstall-core` in the browser.
 
+mod api;
 mod app;
 mod components;
 mod hooks;

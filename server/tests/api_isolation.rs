@@ -241,6 +241,7 @@ async fn every_route_with_another_shops_token(pool: PgPool) {
         (("DELETE", "/events/{id}"), (None, 404)),
         (("GET", "/events/{id}/plan"), (None, 404)),
         (("PUT", "/events/{id}/plan"), (Some(json!({"lines": []})), 404)),
+        (("GET", "/events/{id}/report"), (None, 404)),
         (("GET", "/variants/{id}/files"), (None, 404)),
         (
             ("POST", "/variants/{id}/files"),

@@ -145,6 +145,9 @@ async fn round_trip_into_a_fresh_shop(pool: PgPool) {
     // B's stock came through the sync rules: devices pull it.
     let (_, pulled) = b.get("/sync/pull").await;
     assert!(pulled.to_string().contains("REX-L"), "{pulled}");
+    // So did the filaments and spools, written as `entity.set.v1` ops.
+    assert!(pulled.to_string().contains("Silk Rainbow"), "{pulled}");
+    assert!(pulled.to_string().contains("SP-1"), "{pulled}");
     server.stop().await;
 }
 

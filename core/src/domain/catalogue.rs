@@ -2,9 +2,12 @@
 //! colour with density, diameter, weights and colour filled in, with no network (it is
 //! compiled into the app with the rest of `core`).
 //!
-//! Written for PrintStall from common, generic values (densities by material, 1 kg and
-//! 750 g spools, typical empty-spool weights): a starting point to check against the label,
-//! not a copy of any maker's or database's data.
+//! Written for PrintStall from common, generic values (densities and print temperatures by
+//! material, 1 kg and 750 g spools, typical empty-spool weights): a starting point to check
+//! against the label, not a copy of any maker's or database's data.
+//!
+//! The app's picker narrows brand → material → colour ([`brands`], [`materials`],
+//! [`colours`]) and fills the form from the one entry they name ([`find`]).
 
 use super::filament::{Colour, Diameter, Filament, Material};
 use super::{Centigrams, FilamentId};
@@ -28,6 +31,24 @@ pub struct Entry {
     pub net_weight_cg: i64,
     /// Typical empty-spool weight.
     pub empty_spool_cg: Option<i64>,
+    /// Typical nozzle temperature, °C.
+    pub nozzle_temp_c: u16,
+    /// Typical bed temperature, °C.
+    pub bed_temp_c: u16,
+}
+
+/// Typical (nozzle, bed) temperatures of a material, °C.
+pub const fn typical_temperatures(material: Material) -> (u16, u16) {
+    match material {
+        Material::Pla => (210, 60),
+        Material::Petg => (240, 80),
+        Material::Abs => (250, 100),
+        Material::Asa => (255, 100),
+        Material::Tpu => (225, 50),
+        Material::Pa => (260, 80),
+        Material::Pc => (270, 110),
+        Material::Other => (210, 60),
+    }
 }
 
 const fn e(
@@ -48,6 +69,7 @@ const fn e(
         Material::Pc => 1200,
         Material::Other => 1240,
     };
+    let (nozzle_temp_c, bed_temp_c) = typical_temperatures(material);
     Entry {
         brand,
         material,
@@ -55,6 +77,8 @@ const fn e(
         hex,
         diameter: Diameter::Mm175,
         density_mg_cm3,
+        nozzle_temp_c,
+        bed_temp_c,
         net_weight_cg: net_g * 100,
         empty_spool_cg: if empty_g > 0 {
             Some(empty_g * 100)
@@ -146,6 +170,49 @@ pub fn brands() -> Vec<&'static str> {
     b
 }
 
+/// The materials a brand has in the catalogue, in the order of [`Material`], once each.
+pub fn materials(brand: &str) -> Vec<Material> {
+    let mut out: Vec<Material> = Vec::new();
+    for e in ENTRIES
+        .iter()
+        .filter(|e| e.brand.eq_ignore_ascii_case(brand.trim()))
+    {
+        if !out.contains(&e.material) {
+            out.push(e.material);
+        }
+    }
+    out.sort_by_key(|m| material_rank(*m));
+    out
+}
+
+fn material_rank(m: Material) -> u8 {
+    match m {
+        Material::Pla => 0,
+        Material::Petg => 1,
+        Material::Abs => 2,
+        Material::Asa => 3,
+        Material::Tpu => 4,
+        Material::Pa => 5,
+        Material::Pc => 6,
+        Material::Other => 7,
+    }
+}
+
+/// The colours of a brand's material, as listed.
+pub fn colours(brand: &str, material: Material) -> Vec<&'static Entry> {
+    search(Some(brand), Some(material), "")
+}
+
+/// The one entry of a brand, material and colour (names compared without case or
+/// surrounding spaces), if the catalogue has it.
+pub fn find(brand: &str, material: Material, colour: &str) -> Option<&'static Entry> {
+    ENTRIES.iter().find(|e| {
+        e.brand.eq_ignore_ascii_case(brand.trim())
+            && e.material == material
+            && e.colour.eq_ignore_ascii_case(colour.trim())
+    })
+}
+
 /// Entries matching a brand and material (either may be `None`) whose colour contains
 /// `colour` (case-insensitive; empty matches all).
 pub fn search(
@@ -179,8 +246,8 @@ impl Entry {
             net_weight_cg: Centigrams(self.net_weight_cg),
             empty_spool_cg: self.empty_spool_cg.map(Centigrams),
             price_per_spool: None,
-            nozzle_temp_c: None,
-            bed_temp_c: None,
+            nozzle_temp_c: Some(self.nozzle_temp_c),
+            bed_temp_c: Some(self.bed_temp_c),
             article_number: None,
             ean: None,
         }
@@ -222,5 +289,37 @@ mod tests {
                 .all(|e| e.net_weight_cg == 75_000)
         );
         assert!(search(Some("nobody"), None, "").is_empty());
+    }
+
+    #[test]
+    fn picker_narrows_brand_material_colour_and_fills_everything() {
+        // Every brand offers at least one material, every material at least one colour,
+        // and each colour leads back to exactly its entry.
+        for b in brands() {
+            let ms = materials(b);
+            assert!(!ms.is_empty(), "{b}");
+            for m in ms {
+                for e in colours(b, m) {
+                    assert_eq!(find(b, m, e.colour), Some(e));
+                }
+            }
+        }
+        assert_eq!(materials("prusament"), vec![Material::Pla, Material::Petg]);
+        assert!(materials("nobody").is_empty());
+        let e = find(" Prusament ", Material::Petg, "jet black").unwrap();
+        let f = e.to_filament(FilamentId(uuid::Uuid::nil()));
+        assert_eq!(f.colour.hex, "#0f0f0f");
+        assert_eq!(f.density_mg_cm3, 1270);
+        assert_eq!(f.diameter, Diameter::Mm175);
+        assert_eq!(f.net_weight_cg, Centigrams(100_000));
+        assert_eq!(f.empty_spool_cg, Some(Centigrams(19_300)));
+        assert_eq!((f.nozzle_temp_c, f.bed_temp_c), (Some(240), Some(80)));
+        assert_eq!(find("Prusament", Material::Abs, "Jet Black"), None);
+        // Densities agree with the material's typical one used elsewhere.
+        assert!(
+            ENTRIES
+                .iter()
+                .all(|e| e.density_mg_cm3 == e.material.typical_density())
+        );
     }
 }

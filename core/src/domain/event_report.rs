@@ -1,8 +1,10 @@
 //! The report of a market event: what sold, how it was paid, what it cost, what is left.
 //!
-//! - A sale belongs to an event when it was taken for it, or, taken for no event, on one
-//!   of its days (in the shop's local time) ([`sale_in_event`]). Voided sales are left out
-//!   by the caller.
+//! - A sale belongs to an event when it was taken for it (by event id, whatever the day),
+//!   or, taken for no event, on one of its days (in the shop's local time)
+//!   ([`sale_in_event`]). Voided sales are left out by the caller. The till takes a sale
+//!   for the event running that day unless the seller picks another or none
+//!   ([`event_running_on`]).
 //! - Units and revenue per product are the lines' quantities and `quantity × unit price`
 //!   (before a sale-wide discount); the totals (gross, discount, tax, net) are the sales'
 //!   own totals ([`super::sale::totals`]), so they match the till to the cent.
@@ -39,6 +41,20 @@ pub fn sale_in_event(
             starts_on <= day && day <= ends_on
         }
     }
+}
+
+/// The event a sale taken on `day` is for by default: of the `events` (id, first day, last
+/// day) running that day, the one that started last (a one-day market inside a longer fair
+/// wins; on a tie, the later id); `None` when none runs.
+pub fn event_running_on(
+    events: impl IntoIterator<Item = (MarketEventId, Date, Date)>,
+    day: Date,
+) -> Option<MarketEventId> {
+    events
+        .into_iter()
+        .filter(|(_, start, end)| *start <= day && day <= *end)
+        .max_by_key(|(id, start, _)| (*start, *id))
+        .map(|(id, _, _)| id)
 }
 
 /// One product's line of the report.
@@ -249,6 +265,49 @@ mod tests {
         assert_eq!(r.gross, Minor::ZERO);
         assert_eq!(r.margin, Minor::ZERO);
         assert!(r.lines.is_empty() && r.payments.is_empty());
+    }
+
+    #[test]
+    fn the_event_running_today_is_the_default() {
+        let fair = MarketEventId(Uuid::from_u128(1));
+        let market = MarketEventId(Uuid::from_u128(2));
+        let events = [
+            (fair, date!(2026 - 12 - 01), date!(2026 - 12 - 24)),
+            (market, date!(2026 - 12 - 05), date!(2026 - 12 - 06)),
+        ];
+        assert_eq!(
+            event_running_on(events, date!(2026 - 12 - 05)),
+            Some(market)
+        );
+        assert_eq!(
+            event_running_on(events, date!(2026 - 12 - 06)),
+            Some(market)
+        );
+        assert_eq!(event_running_on(events, date!(2026 - 12 - 07)), Some(fair));
+        assert_eq!(event_running_on(events, date!(2026 - 11 - 30)), None);
+        assert_eq!(event_running_on([], date!(2026 - 12 - 05)), None);
+    }
+
+    #[test]
+    fn a_sale_for_another_event_is_not_counted_on_a_shared_day() {
+        // Two events on the same day: a sale taken for one never counts for the other;
+        // a sale taken for none counts for both (the old rule, for sales without an event).
+        let (a, b) = (
+            MarketEventId(Uuid::from_u128(7)),
+            MarketEventId(Uuid::from_u128(8)),
+        );
+        let day = date!(2026 - 12 - 05);
+        let mut s = sale(&[(1, 2, 500)], PaymentMethod::Card, Discount::None);
+        s.event_id = Some(a);
+        assert!(sale_in_event(&s, a, day, day, 0));
+        assert!(!sale_in_event(&s, b, day, day, 0));
+        // Taken for `a` on a day `a` does not run: still `a`'s (the seller chose it).
+        s.taken_at = datetime!(2026-12-20 10:00 UTC);
+        assert!(sale_in_event(&s, a, day, day, 0));
+        s.event_id = None;
+        assert!(!sale_in_event(&s, a, day, day, 0));
+        s.taken_at = datetime!(2026-12-05 10:00 UTC);
+        assert!(sale_in_event(&s, a, day, day, 0) && sale_in_event(&s, b, day, day, 0));
     }
 
     #[test]

@@ -1,14 +1,44 @@
 //! Sign in, or create an account and a shop. Signing in again after the server ended the
 //! session keeps everything on this phone (the outbox is sent once signed in).
+//! [`start_session`] is the one way a session begins (signing in, registering, joining a
+//! shop with a code), and [`PasswordField`] the one password input.
 
-use serde_json::json;
+use serde_json::{Value, json};
 use wasm_bindgen_futures::spawn_local;
 use web_sys::{HtmlInputElement, HtmlSelectElement};
 use yew::prelude::*;
 
-use crate::local::use_local;
+use crate::components::password_field::PasswordField;
+use crate::local::{Local, use_local};
 use crate::sync::http::{Net, call, error_message};
 use crate::sync::{fetch_shop, session_from};
+
+/// Posts credentials to `path` (`/auth/sign-in`, `/auth/register`, `/auth/join`), keeps the
+/// session and the shop on this device, shows them and starts a sync. `offline` is what to
+/// say when there is no connection.
+pub async fn start_session(
+    local: &Local,
+    path: &str,
+    body: &Value,
+    offline: &str,
+) -> Result<(), String> {
+    let store = local
+        .store
+        .clone()
+        .ok_or("the app is still opening its local store")?;
+    match call("POST", path, None, Some(body)).await {
+        Net::Unreachable(_) => Err(offline.to_owned()),
+        Net::Answer(200 | 201, answer) => {
+            let mut s = session_from(&answer).ok_or("the server's answer could not be read")?;
+            store.save_session(&s).await.map_err(|e| e.0)?;
+            let _ = fetch_shop(&store, &mut s).await;
+            local.reload.emit(());
+            local.sync_now();
+            Ok(())
+        }
+        Net::Answer(_, answer) => Err(error_message(&answer)),
+    }
+}
 
 fn browser_time_zone() -> String {
     let fmt = js_sys::Intl::DateTimeFormat::new(&js_sys::Array::new(), &js_sys::Object::new());
@@ -52,10 +82,6 @@ pub fn sign_in() -> Html {
             if *busy {
                 return;
             }
-            let Some(store) = local.store.clone() else {
-                error.set(Some("the app is still opening its local store".into()));
-                return;
-            };
             let (path, body) = if *register {
                 let cur = currency
                     .cast::<HtmlSelectElement>()
@@ -80,30 +106,12 @@ pub fn sign_in() -> Html {
             error.set(None);
             let (busy, error, local) = (busy.clone(), error.clone(), local.clone());
             spawn_local(async move {
-                let result = match call("POST", path, None, Some(&body)).await {
-                    Net::Unreachable(_) => Err(
-                        "no connection: signing in needs the network once; try again when online"
-                            .to_owned(),
-                    ),
-                    Net::Answer(200 | 201, body) => match session_from(&body) {
-                        Some(mut s) => match store.save_session(&s).await {
-                            Ok(()) => {
-                                let _ = fetch_shop(&store, &mut s).await;
-                                Ok(())
-                            }
-                            Err(e) => Err(e.0),
-                        },
-                        None => Err("the server's answer could not be read".into()),
-                    },
-                    Net::Answer(_, body) => Err(error_message(&body)),
-                };
+                let offline =
+                    "no connection: signing in needs the network once; try again when online";
+                let result = start_session(&local, path, &body, offline).await;
                 busy.set(false);
-                match result {
-                    Ok(()) => {
-                        local.reload.emit(());
-                        local.sync_now();
-                    }
-                    Err(m) => error.set(Some(m)),
+                if let Err(m) = result {
+                    error.set(Some(m));
                 }
             });
         })
@@ -137,11 +145,8 @@ pub fn sign_in() -> Html {
                     <input id="si-email" ref={email} type="email" autocomplete="username" required=true
                         value={known.as_ref().map(|s| s.user.email.clone()).unwrap_or_default()} />
                 </div>
-                <div class="field">
-                    <label for="si-password">{ "Password" }</label>
-                    <input id="si-password" ref={password} type="password" required=true
-                        autocomplete={if *register { "new-password" } else { "current-password" }} />
-                </div>
+                <PasswordField id="si-password" label="Password" input_ref={password}
+                    autocomplete={if *register { "new-password" } else { "current-password" }} />
                 if *register {
                     <div class="field">
                         <label for="si-name">{ "Your name" }</label>

@@ -1,3 +1,4 @@
 //! Hooks over browser state.
 
 pub mod use_online;
+pub mod use_sell_event;

@@ -1,10 +1,13 @@
 //! Filament: every filament kind with its colour, its spools with the grams left as a bar
 //! and where they are, warnings for colours running low (all spools of a material and
 //! colour together), each spool's ledger, weighing a spool, and adding filaments and
-//! spools. Written as ops, so it works offline.
+//! spools, either by hand or picked from the bundled catalogue (brand, material, colour:
+//! the rest comes filled in, offline). Written as ops, so it works offline.
 
 use std::collections::BTreeSet;
 
+use printstall_core::domain::catalogue::Entry;
+use printstall_core::domain::filament::Material;
 use printstall_core::domain::planning::{LOW_FILAMENT, filament_stock, material_label};
 use printstall_core::domain::spool::UsageReason;
 use printstall_core::domain::{Centigrams, FilamentId, SpoolId};
@@ -16,6 +19,7 @@ use web_sys::{HtmlInputElement, HtmlSelectElement};
 use yew::prelude::*;
 
 use crate::components::bar_chart::{Bar, BarChart};
+use crate::components::catalogue_pick::CataloguePick;
 use crate::components::grams_bar::{GramsBar, grams};
 use crate::components::sign_in::SignIn;
 use crate::components::spool_weigh::SpoolWeighForm;
@@ -32,6 +36,43 @@ fn value(r: &NodeRef) -> String {
         .unwrap_or_default()
         .trim()
         .to_owned()
+}
+
+/// Sets a form input's (or select's) value.
+fn set_value(r: &NodeRef, v: &str) {
+    if let Some(i) = r.cast::<HtmlInputElement>() {
+        i.set_value(v);
+    } else if let Some(s) = r.cast::<HtmlSelectElement>() {
+        s.set_value(v);
+    }
+}
+
+/// Grams as the forms show them: `1000`, `193`, `12.5`.
+fn grams_text(cg: i64) -> String {
+    if cg % 100 == 0 {
+        (cg / 100).to_string()
+    } else {
+        format!("{}.{:02}", cg / 100, cg % 100)
+    }
+}
+
+/// The `entity.set.v1` fields of a new filament made from a catalogue entry.
+fn catalogue_fields(e: &Entry) -> Map<String, Value> {
+    let mut fields = serde_json::to_value(e.to_filament(FilamentId(Uuid::nil())))
+        .ok()
+        .and_then(|v| v.as_object().cloned())
+        .unwrap_or_default();
+    fields.remove("id");
+    fields.retain(|_, v| !v.is_null());
+    fields
+}
+
+/// Whether the form still names the picked entry (brand, material, colour unchanged).
+fn still_picked(e: &Entry, brand: &str, material: &str, colour: &str) -> bool {
+    e.brand.eq_ignore_ascii_case(brand.trim())
+        && serde_json::from_value::<Material>(Value::String(material.to_owned())).ok()
+            == Some(e.material)
+        && e.colour.eq_ignore_ascii_case(colour.trim())
 }
 
 fn reason_text(r: Option<UsageReason>) -> &'static str {
@@ -63,6 +104,9 @@ pub fn filament() -> Html {
     let weighing = use_state(|| None::<SpoolId>);
     let ledger = use_state(BTreeSet::<SpoolId>::new);
     let message = use_state(|| None::<String>);
+    // Catalogue entries picked in the add forms.
+    let nf_pick = use_state(|| None::<&'static Entry>);
+    let ns_pick = use_state(|| None::<&'static Entry>);
     let (f_brand, f_material, f_colour, f_hex, f_price, f_net, f_empty) = (
         use_node_ref(),
         use_node_ref(),
@@ -114,7 +158,57 @@ pub fn filament() -> Html {
         Callback::from(move |_| weighing.set(Some(id)))
     };
 
+    let fill_filament = {
+        let refs = (
+            f_brand.clone(),
+            f_material.clone(),
+            f_colour.clone(),
+            f_hex.clone(),
+            f_net.clone(),
+            f_empty.clone(),
+        );
+        let nf_pick = nf_pick.clone();
+        Callback::from(move |e: &'static Entry| {
+            let (brand, material, colour, hex, net, empty) = &refs;
+            set_value(brand, e.brand);
+            if let Some(m) = serde_json::to_value(e.material)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+            {
+                set_value(material, &m);
+            }
+            set_value(colour, e.colour);
+            set_value(hex, e.hex);
+            set_value(net, &grams_text(e.net_weight_cg));
+            set_value(empty, &e.empty_spool_cg.map(grams_text).unwrap_or_default());
+            nf_pick.set(Some(e));
+        })
+    };
+    let pick_spool_filament = {
+        let (s_filament, s_net, ns_pick) = (s_filament.clone(), s_net.clone(), ns_pick.clone());
+        let known: Vec<(FilamentId, String, Material, String)> = c
+            .filaments
+            .iter()
+            .map(|f| (f.id, f.brand.clone(), f.material, f.colour_name.clone()))
+            .collect();
+        Callback::from(move |e: &'static Entry| {
+            // The shop's own filament of that brand, material and colour, else a new one
+            // made from the entry when the spool is added.
+            let same = known.iter().find(|(_, b, m, col)| {
+                b.eq_ignore_ascii_case(e.brand)
+                    && *m == e.material
+                    && col.eq_ignore_ascii_case(e.colour)
+            });
+            set_value(
+                &s_filament,
+                &same.map(|f| f.0.0.to_string()).unwrap_or_default(),
+            );
+            set_value(&s_net, &grams_text(e.net_weight_cg));
+            ns_pick.set(if same.is_some() { None } else { Some(e) });
+        })
+    };
     let add_filament = {
+        let nf_pick = nf_pick.clone();
         let refs = (
             f_brand.clone(),
             f_material.clone(),
@@ -139,8 +233,26 @@ pub fn filament() -> Html {
                 "colour".into(),
                 json!({"name": value(colour), "hex": value(hex)}),
             );
-            fields.insert("diameter".into(), json!("1.75"));
-            fields.insert("density_mg_cm3".into(), json!(1240));
+            // Density, diameter and temperatures from the catalogue entry the form was
+            // filled from (while it still names it), else the material's typical density.
+            let picked = (*nf_pick)
+                .filter(|p| still_picked(p, &value(brand), &value(material), &value(colour)));
+            match picked {
+                Some(p) => {
+                    let f = catalogue_fields(p);
+                    for k in ["diameter", "density_mg_cm3", "nozzle_temp_c", "bed_temp_c"] {
+                        if let Some(v) = f.get(k) {
+                            fields.insert(k.into(), v.clone());
+                        }
+                    }
+                }
+                None => {
+                    let m = serde_json::from_value::<Material>(Value::String(value(material)))
+                        .unwrap_or(Material::Other);
+                    fields.insert("diameter".into(), json!("1.75"));
+                    fields.insert("density_mg_cm3".into(), json!(m.typical_density()));
+                }
+            }
             fields.insert("net_weight_cg".into(), json!(net_cg.0));
             if !value(price).is_empty() {
                 let Some(p) = parse_amount(&value(price), exponent) else {
@@ -169,6 +281,7 @@ pub fn filament() -> Html {
         })
     };
     let add_spool = {
+        let ns_pick = ns_pick.clone();
         let refs = (
             s_filament.clone(),
             s_net.clone(),
@@ -179,9 +292,23 @@ pub fn filament() -> Html {
         Callback::from(move |e: SubmitEvent| {
             e.prevent_default();
             let (filament, net, price, location) = &refs;
-            let Some(fid) = Uuid::parse_str(&value(filament)).ok().map(FilamentId) else {
-                message.set(Some("Choose the spool's filament".into()));
-                return;
+            let mut ops = Vec::new();
+            let fid = match (Uuid::parse_str(&value(filament)).ok(), *ns_pick) {
+                (Some(id), _) => FilamentId(id),
+                // A catalogue filament the shop does not have yet: added with the spool.
+                (None, Some(entry)) => {
+                    let id = Uuid::now_v7();
+                    ops.push(OpBody::EntitySet(EntitySet {
+                        entity: EntityKind::Filament,
+                        id,
+                        fields: catalogue_fields(entry),
+                    }));
+                    FilamentId(id)
+                }
+                (None, None) => {
+                    message.set(Some("Choose the spool's filament".into()));
+                    return;
+                }
             };
             let Some(net_cg) = Centigrams::parse_grams(&value(net)).filter(|g| g.0 > 0) else {
                 message.set(Some("Filament on the spool: enter grams, like 1000".into()));
@@ -200,14 +327,18 @@ pub fn filament() -> Html {
             if !value(location).is_empty() {
                 fields.insert("location".into(), Value::String(value(location)));
             }
-            let message = message.clone();
+            let (message, ns_pick) = (message.clone(), ns_pick.clone());
+            ops.push(OpBody::EntitySet(EntitySet {
+                entity: EntityKind::Spool,
+                id: Uuid::now_v7(),
+                fields,
+            }));
             local.record(
-                vec![OpBody::EntitySet(EntitySet {
-                    entity: EntityKind::Spool,
-                    id: Uuid::now_v7(),
-                    fields,
-                })],
+                ops,
                 Callback::from(move |r: Result<(), String>| {
+                    if r.is_ok() {
+                        ns_pick.set(None);
+                    }
                     message.set(Some(match r {
                         Ok(()) => "Spool added".into(),
                         Err(e) => format!("Not added: {e}"),
@@ -328,6 +459,7 @@ pub fn filament() -> Html {
             <div class="work-grid">
                 <form class="card" onsubmit={add_filament} aria-labelledby="nf-title">
                     <h2 id="nf-title">{ "Add a filament" }</h2>
+                    <CataloguePick id_prefix="nf-cat" on_pick={fill_filament} />
                     <div class="field"><label for="nf-brand">{ "Brand" }</label><input id="nf-brand" ref={f_brand} type="text" required=true /></div>
                     <div class="field-row">
                         <div class="field"><label for="nf-material">{ "Material" }</label>
@@ -347,12 +479,16 @@ pub fn filament() -> Html {
                 </form>
                 <form class="card" onsubmit={add_spool} aria-labelledby="ns-title">
                     <h2 id="ns-title">{ "Add a spool" }</h2>
+                    <CataloguePick id_prefix="ns-cat" on_pick={pick_spool_filament} />
                     <div class="field"><label for="ns-filament">{ "Filament" }</label>
                         <select id="ns-filament" ref={s_filament}>
                             <option value="">{ "Choose a filament" }</option>
                             { for c.filaments.iter().map(|f| html! { <option value={f.id.0.to_string()}>{ f.label() }</option> }) }
                         </select>
                     </div>
+                    if let Some(e) = *ns_pick {
+                        <p class="hint" data-testid="spool-new-filament">{ format!("New filament {} {} {} from the catalogue, added with the spool (unless you choose one above).", e.brand, material_label(e.material), e.colour) }</p>
+                    }
                     <div class="field-row">
                         <div class="field"><label for="ns-net">{ "Filament on it (g)" }</label><input id="ns-net" ref={s_net} type="text" inputmode="decimal" value="1000" /></div>
                         <div class="field"><label for="ns-price">{ "Price paid" }</label><input id="ns-price" ref={s_price} type="text" inputmode="decimal" placeholder="21.99" /></div>

@@ -4,6 +4,7 @@ pub mod costing;
 pub mod dashboard;
 pub mod events;
 pub mod filament;
+pub mod import;
 pub mod labels;
 pub mod models;
 pub mod more;

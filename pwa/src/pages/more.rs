@@ -8,7 +8,7 @@ use crate::route::Route;
 
 #[function_component(More)]
 pub fn more() -> Html {
-    let entries: [(Route, &str, &str); 5] = [
+    let entries: [(Route, &str, &str); 6] = [
         (
             Route::Filament,
             "Filament and spools",
@@ -23,6 +23,11 @@ pub fn more() -> Html {
             Route::Labels,
             "Labels",
             "QR labels and price tags for products and spools, as PDF or SVG",
+        ),
+        (
+            Route::Import,
+            "Import",
+            "Products, stock, filaments, spools and sales from CSV; spools from Spoolman",
         ),
         (
             Route::Settings,

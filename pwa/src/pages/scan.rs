@@ -24,6 +24,9 @@ use web_sys::{HtmlInputElement, HtmlSelectElement, HtmlVideoElement};
 use yew::prelude::*;
 use yew_router::prelude::*;
 
+use crate::hooks::use_sell_event::{resolve, use_sell_event};
+use crate::store::queries::{event_rows, today};
+
 use super::labels::LabelQuery;
 use crate::components::sign_in::SignIn;
 use crate::local::{Local, use_local};
@@ -299,6 +302,7 @@ fn product_actions(props: &ActionProps<ProductId>) -> Html {
     let model = local.model.clone();
     let delta = use_node_ref();
     let counted = use_node_ref();
+    let (choice, _) = use_sell_event();
     let id = props.id;
     let Some(p) = model.products().into_iter().find(|p| p.id == id) else {
         return html! { <div class="card scan-result">{ props.head.clone() }<p class="form-error">{ "This product was deleted." }</p></div> };
@@ -310,15 +314,20 @@ fn product_actions(props: &ActionProps<ProductId>) -> Html {
         .as_ref()
         .map_or((0, true), |s| (s.tax_rate_bp, s.prices_include_tax));
 
+    // Sold for the market the till takes sales for (Sell's choice, else today's market).
+    let events = event_rows(&model.state);
+    let event = resolve(choice, &events, today());
     let sell_one = {
         let local = local.clone();
         let message = props.message.clone();
         let (name, price) = (p.name.clone(), p.price);
-        let total = model.money(price);
+        let at = event.map(|e| format!(" at {}", e.name)).unwrap_or_default();
+        let total = format!("{}{at}", model.money(price));
+        let event_id = event.map(|e| e.id);
         Callback::from(move |_| {
             let sale = NewSale {
                 sale_id: SaleId(Uuid::now_v7()),
-                event_id: None,
+                event_id,
                 lines: vec![SaleLine {
                     product_id: id,
                     quantity: 1,

@@ -1,18 +1,22 @@
-//! Sell: the stall's till. Tap products, set quantities, choose the payment, record the
-//! sale in one tap: it is written on the phone (never waiting for the network) and sent
-//! when there is a connection.
+//! Sell: the stall's till. Pick the market (the one running today unless chosen), tap
+//! products, set quantities, choose the payment, record the sale in one tap: it is written
+//! on the phone (never waiting for the network), carries the market's id, and is sent when
+//! there is a connection. The market's running total stays in view; undoing the last sale
+//! voids it (a reversing entry, never a deletion).
 
 use printstall_core::domain::sale::{Discount, NewSale, PaymentMethod, SaleLine, totals};
-use printstall_core::domain::{ProductId, SaleId};
+use printstall_core::domain::{MarketEventId, ProductId, SaleId};
 use printstall_core::money::Minor;
 use printstall_core::sync::OpBody;
 use printstall_core::sync::op::SaleVoid;
 use uuid::Uuid;
-use web_sys::HtmlInputElement;
+use web_sys::{HtmlInputElement, HtmlSelectElement};
 use yew::prelude::*;
 
 use crate::components::sign_in::SignIn;
+use crate::hooks::use_sell_event::{Choice, resolve, use_sell_event};
 use crate::local::use_local;
+use crate::store::queries::{event_rows, live_sales, sales_of_event, today, utc_offset_s};
 
 fn now() -> time::OffsetDateTime {
     let ns = (js_sys::Date::now() as i128) * 1_000_000;
@@ -26,6 +30,7 @@ pub fn sell() -> Html {
     let payment = use_state(|| PaymentMethod::Cash);
     let search = use_state(String::new);
     let message = use_state(|| None::<String>);
+    let (choice, choose) = use_sell_event();
     let model = local.model.clone();
 
     if !model.ready {
@@ -36,6 +41,42 @@ pub fn sell() -> Html {
     }
 
     let products = model.products();
+    // The market the sale is for, and what it has taken so far (sales for it, and sales
+    // for no market on its days: the report's rule).
+    let events = event_rows(&model.state);
+    let day = today();
+    let event = resolve(choice, &events, day).cloned();
+    let event_id = event.as_ref().map(|e| e.id);
+    let takings = event.as_ref().map(|e| {
+        let sales = sales_of_event(&live_sales(&model.state), e, utc_offset_s());
+        let total = sales
+            .iter()
+            .filter_map(|s| s.totals().ok())
+            .fold(Minor::ZERO, |a, t| a.checked_add(t.total).unwrap_or(a));
+        (sales.len(), total)
+    });
+    // Markets to choose from: those not over for more than a week, and the chosen one.
+    let choosable: Vec<_> = events
+        .iter()
+        .filter(|e| {
+            Some(e.id) == event_id
+                || e.ends_on
+                    .or(e.starts_on)
+                    .is_none_or(|d| (day - d).whole_days() <= 7)
+        })
+        .collect();
+    let on_event = {
+        let choose = choose.clone();
+        Callback::from(move |e: Event| {
+            if let Some(s) = e.target_dyn_into::<HtmlSelectElement>() {
+                let v = s.value();
+                choose.emit(match uuid::Uuid::parse_str(&v) {
+                    Ok(id) => Choice::Event(MarketEventId(id)),
+                    Err(_) => Choice::NoEvent,
+                });
+            }
+        })
+    };
     let price_of = |id: ProductId| products.iter().find(|p| p.id == id).map(|p| p.price);
     let lines: Vec<SaleLine> = cart
         .iter()
@@ -94,7 +135,7 @@ pub fn sell() -> Html {
             }
             let sale = NewSale {
                 sale_id: SaleId(Uuid::now_v7()),
-                event_id: None,
+                event_id,
                 lines: lines.clone(),
                 discount: Discount::None,
                 payment_method: payment,
@@ -181,6 +222,28 @@ pub fn sell() -> Html {
             if local.needs_sign_in() {
                 <SignIn />
             }
+            <div class="sell-event">
+                <div class="field">
+                    <label for="sell-event">{ "Market" }</label>
+                    <select id="sell-event" data-testid="sell-event" onchange={on_event}>
+                        <option value="none" selected={event_id.is_none()}>{ "No market" }</option>
+                        { for choosable.iter().map(|e| html! {
+                            <option value={e.id.0.to_string()} selected={Some(e.id) == event_id}>
+                                { match e.starts_on { Some(d) => format!("{} ({d})", e.name), None => e.name.clone() } }
+                            </option>
+                        }) }
+                    </select>
+                </div>
+                if let (Some(e), Some((n, total))) = (event.as_ref(), takings) {
+                    <p class="event-total" data-testid="event-total" data-event-id={e.id.0.to_string()} aria-live="polite">
+                        <span class="event-total-name">{ e.name.clone() }</span>
+                        { ": " }<strong data-testid="event-total-amount">{ model.money(total) }</strong>
+                        { format!(" · {n} sale{}", if n == 1 { "" } else { "s" }) }
+                    </p>
+                } else {
+                    <p class="event-total hint" data-testid="event-total">{ "Sales are taken for no market." }</p>
+                }
+            </div>
             <div class="field search">
                 <label for="sell-search">{ "Search products" }</label>
                 <input id="sell-search" type="search" placeholder="Name or SKU" value={(*search).clone()} oninput={on_search} />

@@ -12,11 +12,12 @@ use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
 use super::stock::parse_amount;
-use crate::components::sign_in::SignIn;
-use crate::local::{Local, use_local};
-use crate::store::Session;
-use crate::sync::http::{Net, call, error_message};
-use crate::sync::{fetch_shop, session_from};
+use crate::api::api;
+use crate::components::password_field::PasswordField;
+use crate::components::sign_in::{SignIn, start_session};
+use crate::local::use_local;
+use crate::sync::http::{call, error_message};
+use crate::sync::session_from;
 
 fn value(r: &NodeRef) -> String {
     r.cast::<HtmlInputElement>()
@@ -37,48 +38,6 @@ pub fn parse_percent_bp(text: &str) -> Option<u32> {
 pub fn percent(bp: u32) -> String {
     let s = format!("{}.{:02}", bp / 100, bp % 100);
     s.trim_end_matches('0').trim_end_matches('.').to_owned()
-}
-
-/// Calls the API as the signed-in member, refreshing the access token once when needed.
-async fn api(
-    local: &Local,
-    method: &str,
-    path: &str,
-    body: Option<&Value>,
-) -> Result<(u16, Value), String> {
-    let store = local
-        .store
-        .clone()
-        .ok_or("the local store is not open yet")?;
-    let snap = store.load().await.map_err(|e| e.0)?;
-    let mut session: Session = snap
-        .session
-        .filter(|s| !s.signed_out)
-        .ok_or("sign in first")?;
-    let mut refreshed = false;
-    loop {
-        if session.expires_at_ms - 30_000.0 < js_sys::Date::now() || refreshed {
-            match call("POST", "/api/v1/auth/refresh", None, None).await {
-                Net::Answer(200, b) => {
-                    session = session_from(&b).ok_or("the server's answer could not be read")?;
-                    store.save_session(&session).await.map_err(|e| e.0)?;
-                }
-                Net::Answer(_, b) => return Err(format!("sign in again: {}", error_message(&b))),
-                Net::Unreachable(_) => {
-                    return Err(
-                        "no connection; this needs the server, try again when online".into(),
-                    );
-                }
-            }
-        }
-        match call(method, path, Some(&session.access_token), body).await {
-            Net::Unreachable(_) => {
-                return Err("no connection; this needs the server, try again when online".into());
-            }
-            Net::Answer(401, _) if !refreshed => refreshed = true,
-            Net::Answer(s, b) => return Ok((s, b)),
-        }
-    }
 }
 
 #[derive(Clone, PartialEq)]
@@ -492,14 +451,8 @@ pub fn settings() -> Html {
                     <p data-testid="account-who">{ format!("Signed in as {} ({}), {}", s.user.display_name, s.user.email, s.role) }</p>
                 }
                 <form class="password" onsubmit={on_password}>
-                    <div class="field">
-                        <label for="pw-current">{ "Current password" }</label>
-                        <input id="pw-current" ref={pw_current} type="password" autocomplete="current-password" required=true />
-                    </div>
-                    <div class="field">
-                        <label for="pw-new">{ "New password" }</label>
-                        <input id="pw-new" ref={pw_new} type="password" autocomplete="new-password" required=true />
-                    </div>
+                    <PasswordField id="pw-current" label="Current password" input_ref={pw_current} />
+                    <PasswordField id="pw-new" label="New password" input_ref={pw_new} autocomplete="new-password" />
                     { status(&pw_message, "password-message") }
                     <button type="submit">{ "Change password" }</button>
                 </form>
@@ -535,10 +488,6 @@ fn join_shop() -> Html {
             if *busy {
                 return;
             }
-            let Some(store) = local.store.clone() else {
-                error.set(Some("the app is still opening its local store".into()));
-                return;
-            };
             let [code, email, password, name] = &refs;
             let name = value(name).trim().to_owned();
             let body = json!({
@@ -551,30 +500,12 @@ fn join_shop() -> Html {
             error.set(None);
             let (local, error, busy) = (local.clone(), error.clone(), busy.clone());
             spawn_local(async move {
-                let r = match call("POST", "/api/v1/auth/join", None, Some(&body)).await {
-                    Net::Unreachable(_) => Err(
-                        "no connection: joining needs the network once; try again when online"
-                            .to_string(),
-                    ),
-                    Net::Answer(200 | 201, b) => match session_from(&b) {
-                        Some(mut s) => match store.save_session(&s).await {
-                            Ok(()) => {
-                                let _ = fetch_shop(&store, &mut s).await;
-                                Ok(())
-                            }
-                            Err(e) => Err(e.0),
-                        },
-                        None => Err("the server's answer could not be read".into()),
-                    },
-                    Net::Answer(_, b) => Err(error_message(&b)),
-                };
+                let offline =
+                    "no connection: joining needs the network once; try again when online";
+                let r = start_session(&local, "/api/v1/auth/join", &body, offline).await;
                 busy.set(false);
-                match r {
-                    Ok(()) => {
-                        local.reload.emit(());
-                        local.sync_now();
-                    }
-                    Err(m) => error.set(Some(m)),
+                if let Err(m) = r {
+                    error.set(Some(m));
                 }
             });
         })
@@ -592,10 +523,7 @@ fn join_shop() -> Html {
                 <label for="join-email">{ "Your email" }</label>
                 <input id="join-email" ref={email} type="email" autocomplete="username" required=true />
             </div>
-            <div class="field">
-                <label for="join-password">{ "Your password" }</label>
-                <input id="join-password" ref={password} type="password" autocomplete="new-password" required=true />
-            </div>
+            <PasswordField id="join-password" label="Your password" input_ref={password} autocomplete="new-password" />
             <div class="field">
                 <label for="join-name">{ "Your name (for a new account)" }</label>
                 <input id="join-name" ref={name} type="text" autocomplete="name" />

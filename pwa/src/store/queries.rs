@@ -279,38 +279,12 @@ impl Catalog {
                 .then(a.id.cmp(&b.id))
         });
 
-        let mut events: Vec<EventRow> = live(state, EntityKind::MarketEvent)
-            .map(|(id, c)| {
-                let eid = MarketEventId(*id);
-                EventRow {
-                    id: eid,
-                    name: get(c, "name").unwrap_or_else(|| "(no name)".into()),
-                    starts_on: get::<String>(c, "starts_on").and_then(|d| parse_date(&d)),
-                    ends_on: get::<String>(c, "ends_on").and_then(|d| parse_date(&d)),
-                    location: get(c, "location"),
-                    fee: get(c, "booth_fee"),
-                    tags: get(c, "theme_tags").unwrap_or_default(),
-                    plan: state
-                        .plan(eid)
-                        .into_iter()
-                        .filter(|l| l.target > 0)
-                        .map(|l| (l.product_id, l.target))
-                        .collect(),
-                }
-            })
-            .collect();
-        events.sort_by_key(|e| (e.starts_on, e.name.clone()));
+        let events = event_rows(state);
 
         let machine_per_hour = live(state, EntityKind::Shop)
             .find_map(|(_, c)| get::<Minor>(c, "machine_cost_per_hour"));
 
-        let sales = state
-            .sales
-            .keys()
-            .filter_map(|id| state.sale(*id))
-            .filter(|s| s.void_reason.is_none())
-            .map(|s| s.sale)
-            .collect();
+        let sales = live_sales(state);
 
         Catalog {
             filaments,
@@ -465,19 +439,7 @@ impl Catalog {
 
     /// The sales of an event (taken for it, or for no event on its days).
     pub fn event_sales(&self, e: &EventRow, utc_offset_s: i32) -> Vec<NewSale> {
-        let (Some(start), Some(end)) = (e.starts_on, e.ends_on) else {
-            return self
-                .sales
-                .iter()
-                .filter(|s| s.event_id == Some(e.id))
-                .cloned()
-                .collect();
-        };
-        self.sales
-            .iter()
-            .filter(|s| sale_in_event(s, e.id, start, end, utc_offset_s))
-            .cloned()
-            .collect()
+        sales_of_event(&self.sales, e, utc_offset_s)
     }
 
     pub fn report(&self, e: &EventRow, utc_offset_s: i32) -> EventReport {
@@ -510,6 +472,59 @@ impl Catalog {
             })
             .collect()
     }
+}
+
+/// The shop's market events, by first day.
+pub fn event_rows(state: &State) -> Vec<EventRow> {
+    let mut events: Vec<EventRow> = live(state, EntityKind::MarketEvent)
+        .map(|(id, c)| {
+            let eid = MarketEventId(*id);
+            EventRow {
+                id: eid,
+                name: get(c, "name").unwrap_or_else(|| "(no name)".into()),
+                starts_on: get::<String>(c, "starts_on").and_then(|d| parse_date(&d)),
+                ends_on: get::<String>(c, "ends_on").and_then(|d| parse_date(&d)),
+                location: get(c, "location"),
+                fee: get(c, "booth_fee"),
+                tags: get(c, "theme_tags").unwrap_or_default(),
+                plan: state
+                    .plan(eid)
+                    .into_iter()
+                    .filter(|l| l.target > 0)
+                    .map(|l| (l.product_id, l.target))
+                    .collect(),
+            }
+        })
+        .collect();
+    events.sort_by_key(|e| (e.starts_on, e.name.clone()));
+    events
+}
+
+/// The sales (not voided) in `state`.
+pub fn live_sales(state: &State) -> Vec<NewSale> {
+    state
+        .sales
+        .keys()
+        .filter_map(|id| state.sale(*id))
+        .filter(|s| s.void_reason.is_none())
+        .map(|s| s.sale)
+        .collect()
+}
+
+/// Of `sales`, those of the event `e`: taken for it, or taken for no event on its days.
+pub fn sales_of_event(sales: &[NewSale], e: &EventRow, utc_offset_s: i32) -> Vec<NewSale> {
+    let (Some(start), Some(end)) = (e.starts_on, e.ends_on) else {
+        return sales
+            .iter()
+            .filter(|s| s.event_id == Some(e.id))
+            .cloned()
+            .collect();
+    };
+    sales
+        .iter()
+        .filter(|s| sale_in_event(s, e.id, start, end, utc_offset_s))
+        .cloned()
+        .collect()
 }
 
 /// A spool's ledger since its last weighing, newest first.

@@ -23,6 +23,7 @@ use printstall_core::domain::csv_rows::{
 };
 use printstall_core::domain::filament::{Colour, Diameter, Filament, Material};
 use printstall_core::domain::member::Action;
+use printstall_core::domain::spool::Spool;
 use printstall_core::domain::{Centigrams, FilamentId, ProductId, SpoolId, ValidationError};
 use printstall_core::money::Minor;
 use printstall_core::sync::op::{EntitySet, SpoolWeigh, StockCount};
@@ -752,7 +753,7 @@ async fn spools(
             });
             continue;
         }
-        let (id, left_now) = match target {
+        let (id, left_now, written) = match target {
             Some(id) => {
                 let row = sqlx::query(
                     r#"update spool set filament_id = $2,
@@ -789,7 +790,7 @@ async fn spools(
                 } else {
                     report.unchanged += 1;
                 }
-                (id, left)
+                (id, left, row.is_some())
             }
             None => {
                 let id = Uuid::now_v7();
@@ -815,9 +816,27 @@ async fn spools(
                 .await
                 .map_err(db)?;
                 report.created += 1;
-                (id, s.initial_net_cg.0)
+                (id, s.initial_net_cg.0, true)
             }
         };
+        if written {
+            // Devices pull the spool as an `entity.set.v1` of the row as written.
+            let spool = Spool {
+                id: SpoolId(id),
+                filament_id: f.id,
+                initial_net_cg: s.initial_net_cg,
+                empty_spool_cg: s.empty_spool_cg,
+                price_paid: s.price_paid,
+                purchase_date: s.purchase_date,
+                location: s.location.clone(),
+                lot_number: s.lot_number.clone(),
+                barcode: s.barcode.clone(),
+                nfc_tag_id: s.nfc_tag_id.clone(),
+                archived: s.archived,
+            };
+            let fields = crate::spoolman::import::row_fields(&spool, target.is_none())?;
+            crate::spoolman::import::publish(conn, auth, EntityKind::Spool, id, fields).await?;
+        }
         if left_now != s.left_cg.0 {
             let empty = s.empty_spool_cg.unwrap_or(Centigrams::ZERO);
             let body = OpBody::SpoolWeigh(SpoolWeigh {

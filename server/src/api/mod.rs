@@ -3,6 +3,7 @@
 
 pub mod common;
 pub mod csv_io;
+pub mod event_report;
 pub mod events;
 pub mod filaments;
 pub mod files;
@@ -97,6 +98,7 @@ fn all_routes() -> Routes {
     let r = printers::routes(r);
     let r = print_jobs::routes(r);
     let r = events::routes(r);
+    let r = event_report::routes(r);
     let r = crate::audit::routes(r);
     let r = crate::export::routes(r);
     let r = crate::erase::routes(r);

@@ -596,6 +596,13 @@ pub const OPERATIONS: &[(&str, &str, &str, &str, bool)] = &[
     ),
     (
         "GET",
+        "/events/{id}/report",
+        "events",
+        "The event's sales report: sales for it by id, and sales for no event on its days",
+        true,
+    ),
+    (
+        "GET",
         "/printer-tokens",
         "printers",
         "Printer API tokens for the Spoolman-compatible API (owner; never the token itself)",

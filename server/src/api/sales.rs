@@ -68,7 +68,7 @@ pub struct SaleOut {
     pub voided: bool,
 }
 
-fn parse_method(s: &str) -> PaymentMethod {
+pub(crate) fn parse_method(s: &str) -> PaymentMethod {
     match s {
         "cash" => PaymentMethod::Cash,
         "card" => PaymentMethod::Card,

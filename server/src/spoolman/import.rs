@@ -7,7 +7,9 @@
 //!
 //! All or nothing: every record is read and checked first; one bad record refuses the whole
 //! import with an error per record, and nothing changes. Grams left are set with a weighing
-//! op (`spool.weigh.v1`) through the sync rules, so the ledger explains every gram.
+//! op (`spool.weigh.v1`) through the sync rules, so the ledger explains every gram. Each
+//! filament and spool written is also an `entity.set.v1` ([`publish`]), so devices pull the
+//! imported rows at their next sync.
 
 use std::collections::BTreeMap;
 
@@ -18,10 +20,10 @@ use printstall_core::domain::spoolman::{
 };
 use printstall_core::domain::{Centigrams, FilamentId, SpoolId};
 use printstall_core::money::Minor;
-use printstall_core::sync::OpBody;
-use printstall_core::sync::op::SpoolWeigh;
+use printstall_core::sync::op::{EntitySet, SpoolWeigh};
+use printstall_core::sync::{EntityKind, OpBody};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::{Map, Value};
 use sqlx::{PgConnection, Row};
 use uuid::Uuid;
 
@@ -493,8 +495,46 @@ pub async fn import(
     Ok(report)
 }
 
-/// Inserts the filament `id` or updates its columns; `with_ean` also sets the EAN (a
-/// Spoolman import has none and keeps the one entered here).
+/// The fields of an imported row for an `entity.set.v1` (its id left out; a new row's
+/// empty fields too, an updated row's cleared ones kept as `null`).
+pub(crate) fn row_fields<T: Serialize>(
+    row: &T,
+    insert: bool,
+) -> Result<Map<String, Value>, ApiError> {
+    let Ok(Value::Object(mut fields)) = serde_json::to_value(row) else {
+        return Err(ApiError::internal("an imported row is not a JSON object"));
+    };
+    fields.remove("id");
+    if insert {
+        fields.retain(|_, v| !v.is_null());
+    }
+    Ok(fields)
+}
+
+/// Sends an imported row to devices: an `entity.set.v1` applied with the sync rules in the
+/// import's transaction (the REST row is already written; the projection writes the same
+/// values). A refusal refuses the import.
+pub(crate) async fn publish(
+    conn: &mut PgConnection,
+    auth: &AuthUser,
+    entity: EntityKind,
+    id: Uuid,
+    fields: Map<String, Value>,
+) -> Result<(), ApiError> {
+    let body = OpBody::EntitySet(EntitySet { entity, id, fields });
+    let done = apply_server_op(conn, auth, body).await?;
+    if done.answer.status == Status::Rejected {
+        return Err(ApiError::Conflict(format!(
+            "{} {id}: {}",
+            entity.label(),
+            done.answer.reason.unwrap_or_default()
+        )));
+    }
+    Ok(())
+}
+
+/// Inserts the filament `id` or updates its columns, and publishes it to devices; `with_ean`
+/// also sets the EAN (a Spoolman import has none and keeps the one entered here).
 pub(crate) async fn write_filament(
     conn: &mut PgConnection,
     auth: &AuthUser,
@@ -539,11 +579,15 @@ pub(crate) async fn write_filament(
         .execute(&mut *conn)
         .await
         .map_err(crate::api::common::db)?;
-    Ok(())
+    let mut fields = row_fields(f, insert)?;
+    if !with_ean {
+        fields.remove("ean");
+    }
+    publish(conn, auth, EntityKind::Filament, id, fields).await
 }
 
-/// Inserts or updates the spool's descriptive columns; returns its grams left now. A new
-/// spool starts full (its level is then set by a weighing op).
+/// Inserts or updates the spool's descriptive columns and publishes them to devices; returns
+/// its grams left now. A new spool starts full (its level is then set by a weighing op).
 async fn write_spool(
     conn: &mut PgConnection,
     auth: &AuthUser,
@@ -553,6 +597,16 @@ async fn write_spool(
     insert: bool,
 ) -> Result<i64, ApiError> {
     let db = crate::api::common::db;
+    // What devices get: the columns written here (not the dates and tags Spoolman lacks).
+    let mut fields = row_fields(s, insert)?;
+    fields.insert("filament_id".into(), Value::String(filament.to_string()));
+    for kept in ["purchase_date", "nfc_tag_id"] {
+        fields.remove(kept);
+    }
+    if !insert {
+        // An update keeps the barcode entered here.
+        fields.remove("barcode");
+    }
     if insert {
         sqlx::query(
             r#"insert into spool (id, shop_id, filament_id, initial_net_cg, left_cg, empty_spool_cg,
@@ -572,6 +626,7 @@ async fn write_spool(
         .execute(&mut *conn)
         .await
         .map_err(db)?;
+        publish(conn, auth, EntityKind::Spool, id, fields).await?;
         return Ok(s.initial_net_cg.0);
     }
     // A changed initial weight moves grams left by the same amount (as the REST API does);
@@ -596,7 +651,9 @@ async fn write_spool(
     .fetch_one(&mut *conn)
     .await
     .map_err(db)?;
-    Ok(row.get("left_cg"))
+    let left = row.get("left_cg");
+    publish(conn, auth, EntityKind::Spool, id, fields).await?;
+    Ok(left)
 }
 
 /// The body of `POST /imports/spoolman`.

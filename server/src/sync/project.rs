@@ -387,8 +387,7 @@ async fn insert_sale(
         r#"insert into sale (id, shop_id, event_id, discount_type, discount_value, subtotal,
                              discount, total, tax, payment_method, tax_rate_bp,
                              prices_include_tax, taken_at, taken_by, device_id, voided)
-           values ($1, $2, (select id from market_event where id = $3), $4, $5, $6, $7, $8, $9,
-                   $10, $11, $12, $13, $14, $15, $16)
+           values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
            on conflict (id) do nothing"#,
     )
     .bind(sale.sale_id.0)
