@@ -33,6 +33,8 @@ pub enum Route {
     Labels,
     #[at("/settings")]
     Settings,
+    #[at("/printers")]
+    Printers,
     #[not_found]
     #[at("/404")]
     NotFound,
@@ -66,6 +68,7 @@ pub fn switch(route: Route) -> Html {
         Route::Costing => html! { <pages::costing::Costing /> },
         Route::Labels => html! { <pages::labels::Labels /> },
         Route::Settings => html! { <pages::settings::Settings /> },
+        Route::Printers => html! { <pages::printers::Printers /> },
         Route::NotFound => html! { <pages::not_found::NotFound /> },
     }
 }

@@ -8,11 +8,16 @@ use crate::route::Route;
 
 #[function_component(More)]
 pub fn more() -> Html {
-    let entries: [(Route, &str, &str); 5] = [
+    let entries: [(Route, &str, &str); 6] = [
         (
             Route::Filament,
             "Filament and spools",
             "Spools by colour, grams left, weighing, the spool ledger",
+        ),
+        (
+            Route::Printers,
+            "Printers",
+            "What each printer reported through the Spoolman API: spool, grams, when",
         ),
         (
             Route::Costing,
