@@ -751,3 +751,92 @@ async fn phone_and_rest_edits_of_one_field_converge(pool: PgPool) {
     );
     server.stop().await;
 }
+
+/// Filaments and spools imported from CSV or from Spoolman are ops: a fresh device pulls
+/// them, with the grams left the REST API shows.
+#[sqlx::test(migrator = "printstall_server::db::MIGRATOR")]
+async fn imported_filaments_and_spools_reach_devices(pool: PgPool) {
+    use common::fixtures::{filament, spool};
+    use printstall_core::domain::SpoolId;
+
+    let server = start_api(pool.clone()).await;
+    let a = Api::register(&server.url, "a@example.com").await;
+    let b = Api::register(&server.url, "b@example.com").await;
+    let f = filament(&a, "Galaxy Black").await;
+    let sp = spool(&a, &f, 1000).await;
+    let (status, _) = a
+        .post(
+            &format!("/spools/{sp}/use"),
+            json!({"used_cg": 12345, "reason": "print"}),
+        )
+        .await;
+    assert_eq!(status, 200);
+
+    // A's CSV export into B.
+    for kind in ["filaments", "spools"] {
+        let r = a
+            .http
+            .get(format!("{}/api/v1/csv/{kind}", a.base))
+            .bearer_auth(&a.token)
+            .send()
+            .await
+            .unwrap();
+        let csv = r.text().await.unwrap();
+        let (status, report) = b.post(&format!("/csv/{kind}"), json!({"csv": csv})).await;
+        assert_eq!(
+            (status, report["created"].as_i64()),
+            (200, Some(1)),
+            "{report}"
+        );
+    }
+    // And from Spoolman: one filament, one spool with 250.5 g used.
+    let (status, report) = b
+        .post(
+            "/imports/spoolman",
+            json!({
+                "vendors": [{"id": 3, "name": "Polymaker"}],
+                "filaments": [{"id": 7, "name": "PolyTerra Charcoal Black", "vendor_id": 3,
+                    "material": "PLA", "density": 1.24, "diameter": 1.75, "weight": 1000.0,
+                    "spool_weight": 140.0, "color_hex": "1A1A1A"}],
+                "spools": [{"id": 12, "filament_id": 7, "initial_weight": 1000.0, "used_weight": 250.5,
+                    "location": "Shelf A", "lot_nr": "LOT-42", "archived": false}]
+            }),
+        )
+        .await;
+    assert_eq!(status, 200, "{report}");
+
+    let (_, listed) = b.get("/spools").await;
+    let spools = listed["items"].as_array().unwrap();
+    assert_eq!(spools.len(), 2, "{listed}");
+    let mut pulled = Pulled::default();
+    pulled.drain(&b, 50).await;
+    let state = pulled.state();
+    for s in spools {
+        let id = Uuid::parse_str(s["id"].as_str().unwrap()).unwrap();
+        let fields = state.entity(EntityKind::Spool, id).unwrap().fields;
+        assert_eq!(fields["filament_id"], s["filament_id"], "{s}");
+        assert_eq!(fields["initial_net_cg"], s["initial_net_cg"], "{s}");
+        assert_eq!(
+            state.spool_level(SpoolId(id)).left_cg.0,
+            s["left_cg"].as_i64().unwrap(),
+            "{s}"
+        );
+        let fil = Uuid::parse_str(s["filament_id"].as_str().unwrap()).unwrap();
+        assert!(state.entity(EntityKind::Filament, fil).is_some(), "{s}");
+    }
+    let lefts: Vec<i64> = spools
+        .iter()
+        .map(|s| s["left_cg"].as_i64().unwrap())
+        .collect();
+    assert!(lefts.contains(&(100_000 - 12345)), "{lefts:?}");
+    assert!(lefts.contains(&(100_000 - 25050)), "{lefts:?}");
+    let brands: Vec<String> = state
+        .entities
+        .get(&EntityKind::Filament)
+        .unwrap()
+        .values()
+        .map(|c| c.values()["brand"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(brands.contains(&"Polymaker".to_owned()), "{brands:?}");
+    server.stop().await;
+}
