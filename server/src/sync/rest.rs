@@ -83,7 +83,7 @@ pub fn set_op<T: Serialize>(
     next: &T,
 ) -> ApiResult<Option<OpBody>> {
     let fields = changed_fields(before, next)?;
-    Ok((!fields.is_empty()).then(|| OpBody::EntitySet(EntitySet { entity, id, fields })))
+    Ok((!fields.is_empty()).then_some(OpBody::EntitySet(EntitySet { entity, id, fields })))
 }
 
 /// Archives the row `id` of `table` (a fixed name, never input; one with `archived_at`)
