@@ -24,7 +24,6 @@ use printstall_core::domain::csv_rows::{
 use printstall_core::domain::filament::Filament;
 use printstall_core::domain::member::Action;
 use printstall_core::domain::product::Product;
-use printstall_core::domain::spool::Spool;
 use printstall_core::domain::{Centigrams, FilamentId, ProductId, SpoolId, ValidationError};
 use printstall_core::sync::op::{SpoolWeigh, StockCount};
 use printstall_core::sync::{EntityKind, OpBody};
@@ -438,6 +437,36 @@ async fn apply_row(
     Ok(())
 }
 
+/// Records one row of a file as an `entity.set.v1` of the fields that changed from
+/// `current` (all of them for a new row), as the app's edits are, so devices pull it;
+/// whether anything changed.
+async fn set_row<T: Serialize>(
+    conn: &mut PgConnection,
+    auth: &AuthUser,
+    line: usize,
+    report: &mut CsvReport,
+    (entity, id): (EntityKind, Uuid),
+    current: Option<&T>,
+    next: &T,
+) -> ApiResult<bool> {
+    match rest::set_op(entity, id, current, next)? {
+        Some(body) => {
+            apply_row(conn, auth, body, line, report).await?;
+            Ok(true)
+        }
+        None => Ok(false),
+    }
+}
+
+/// Counts a row: created (it was new), updated (it changed) or unchanged.
+fn tally(report: &mut CsvReport, existed: bool, changed: bool) {
+    match (existed, changed) {
+        (false, _) => report.created += 1,
+        (true, true) => report.updated += 1,
+        (true, false) => report.unchanged += 1,
+    }
+}
+
 /// Rows that parsed, with rejections for the others and for repeated keys.
 fn parsed<T, K: std::hash::Hash + Eq>(
     lines: &[Line],
@@ -523,16 +552,17 @@ async fn products(
             variant_id: current.and_then(|c| c.variant_id),
             ..p
         };
-        let Some(body) = rest::set_op(EntityKind::Product, next.id.0, current, &next)? else {
-            report.unchanged += 1;
-            continue;
-        };
-        if current.is_some() {
-            report.updated += 1;
-        } else {
-            report.created += 1;
-        }
-        apply_row(conn, auth, body, line, report).await?;
+        let changed = set_row(
+            conn,
+            auth,
+            line,
+            report,
+            (EntityKind::Product, next.id.0),
+            current,
+            &next,
+        )
+        .await?;
+        tally(report, current.is_some(), changed);
     }
     Ok(())
 }
@@ -631,16 +661,17 @@ async fn filaments(
             id: current.map_or(f.id, |c| c.id),
             ..f
         };
-        let Some(body) = rest::set_op(EntityKind::Filament, next.id.0, current, &next)? else {
-            report.unchanged += 1;
-            continue;
-        };
-        if current.is_some() {
-            report.updated += 1;
-        } else {
-            report.created += 1;
-        }
-        apply_row(conn, auth, body, line, report).await?;
+        let changed = set_row(
+            conn,
+            auth,
+            line,
+            report,
+            (EntityKind::Filament, next.id.0),
+            current,
+            &next,
+        )
+        .await?;
+        tally(report, current.is_some(), changed);
     }
     Ok(())
 }
@@ -697,29 +728,18 @@ async fn spools(
             continue;
         }
         let before = target.and_then(|id| by_id.get(&id)).copied();
-        let next = Spool {
-            id: SpoolId(target.unwrap_or_else(Uuid::now_v7)),
-            filament_id: f.id,
-            initial_net_cg: s.initial_net_cg,
-            empty_spool_cg: s.empty_spool_cg,
-            price_paid: s.price_paid,
-            purchase_date: s.purchase_date,
-            location: s.location.clone(),
-            lot_number: s.lot_number.clone(),
-            barcode: s.barcode.clone(),
-            nfc_tag_id: s.nfc_tag_id.clone(),
-            archived: s.archived,
-        };
-        let set = rest::set_op(
-            EntityKind::Spool,
-            next.id.0,
-            before.map(|b| &b.spool),
+        let next = s.spool(SpoolId(target.unwrap_or_else(Uuid::now_v7)), f.id);
+        let current = before.map(|b| &b.spool);
+        let changed = set_row(
+            conn,
+            auth,
+            line,
+            report,
+            (EntityKind::Spool, next.id.0),
+            current,
             &next,
-        )?;
-        let changed = set.is_some();
-        if let Some(body) = set {
-            apply_row(conn, auth, body, line, report).await?;
-        }
+        )
+        .await?;
         let left_now: i64 = match (changed, before) {
             (false, Some(b)) => b.left_cg.0,
             // After the edit (a new initial weight moves grams left with it).
@@ -730,11 +750,7 @@ async fn spools(
                 .map_err(db)?
                 .unwrap_or(next.initial_net_cg.0),
         };
-        match before {
-            None => report.created += 1,
-            Some(_) if changed || left_now != s.left_cg.0 => report.updated += 1,
-            Some(_) => report.unchanged += 1,
-        }
+        tally(report, before.is_some(), changed || left_now != s.left_cg.0);
         if left_now != s.left_cg.0 {
             let empty = s.empty_spool_cg.unwrap_or(Centigrams::ZERO);
             let body = OpBody::SpoolWeigh(SpoolWeigh {
