@@ -286,18 +286,8 @@ async fn moonraker_and_octoprint_report_into_the_ledger(pool: PgPool) {
     .fetch_all(&mut *tx)
     .await
     .unwrap();
-    tx.rollback().await.unwrap();
-    assert!(notes.iter().any(|n| n.contains("Voron 2.4")), "{notes:?}");
-    assert!(notes.iter().any(|n| n.contains("MK4S")), "{notes:?}");
-
     // ... made on the printer's own device (named after it, registered to the shop), not
     // the owner's server-side one, and the ledger rows name the printer in columns.
-    let mut tx = pool.begin().await.unwrap();
-    sqlx::query("select set_config('app.shop_id', $1, true)")
-        .bind(&owner.shop_id)
-        .execute(&mut *tx)
-        .await
-        .unwrap();
     let devices: Vec<(Option<String>, Option<Uuid>, i64)> = sqlx::query_as(
         "select d.name, d.printer_token_id, count(a.op_id) from device d
          left join applied_op a on a.device_id = d.id and a.kind = 'spool.use.v1'
@@ -307,6 +297,8 @@ async fn moonraker_and_octoprint_report_into_the_ledger(pool: PgPool) {
     .await
     .unwrap();
     tx.rollback().await.unwrap();
+    assert!(notes.iter().any(|n| n.contains("Voron 2.4")), "{notes:?}");
+    assert!(notes.iter().any(|n| n.contains("MK4S")), "{notes:?}");
     assert_eq!(devices.len(), 2, "{devices:?}");
     assert_eq!(devices[0].0.as_deref(), Some("MK4S"));
     assert_eq!(devices[1].0.as_deref(), Some("Voron 2.4"));

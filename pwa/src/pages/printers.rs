@@ -54,13 +54,7 @@ fn report_of(v: &Value) -> Report {
 pub fn printers() -> Html {
     let local = use_local();
     let online = use_online();
-    let token = local
-        .model
-        .snap
-        .session
-        .as_ref()
-        .filter(|s| !s.signed_out)
-        .map(|s| s.access_token.clone());
+    let token = local.access_token();
     let reports = use_state(|| None::<Result<Vec<Report>, String>>);
     {
         let (reports, token) = (reports.clone(), token.clone());
