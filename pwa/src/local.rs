@@ -217,6 +217,16 @@ impl Local {
     }
 
     /// Signed in (possibly with a session the server ended: then [`Local::needs_sign_in`]).
+    /// The signed-in session's access token, for calls that need the network.
+    pub fn access_token(&self) -> Option<String> {
+        self.model
+            .snap
+            .session
+            .as_ref()
+            .filter(|s| !s.signed_out)
+            .map(|s| s.access_token.clone())
+    }
+
     pub fn has_session(&self) -> bool {
         self.model.snap.session.is_some()
     }

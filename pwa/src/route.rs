@@ -35,6 +35,8 @@ pub enum Route {
     Settings,
     #[at("/import")]
     Import,
+    #[at("/printers")]
+    Printers,
     #[not_found]
     #[at("/404")]
     NotFound,
@@ -69,6 +71,7 @@ pub fn switch(route: Route) -> Html {
         Route::Labels => html! { <pages::labels::Labels /> },
         Route::Settings => html! { <pages::settings::Settings /> },
         Route::Import => html! { <pages::import::Import /> },
+        Route::Printers => html! { <pages::printers::Printers /> },
         Route::NotFound => html! { <pages::not_found::NotFound /> },
     }
 }

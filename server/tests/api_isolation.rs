@@ -217,6 +217,7 @@ async fn every_route_with_another_shops_token(pool: PgPool) {
         (("GET", "/printers/{id}"), (None, 404)),
         (("PATCH", "/printers/{id}"), (Some(json!({"name": "stolen"})), 404)),
         (("DELETE", "/printers/{id}"), (None, 404)),
+        (("GET", "/printer-history"), (None, 200)),
         (("GET", "/print-jobs"), (None, 200)),
         (
             ("POST", "/print-jobs"),
@@ -331,6 +332,7 @@ async fn every_route_with_another_shops_token(pool: PgPool) {
         format!("/variants?model_id={mdl}"),
         format!("/print-jobs?status=all&printer_id={prn}"),
         format!("/print-jobs?event_id={evt}&status=all"),
+        format!("/printer-history?printer_id={prn}"),
         format!("/spools?q=SP-{fil}-1000"),
         "/products?q=REX".to_owned(),
     ] {

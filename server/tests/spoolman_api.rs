@@ -20,6 +20,7 @@ use sqlx::PgPool;
 use sync_common::{Device, statuses};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use uuid::Uuid;
 
 type Ws =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
@@ -285,9 +286,63 @@ async fn moonraker_and_octoprint_report_into_the_ledger(pool: PgPool) {
     .fetch_all(&mut *tx)
     .await
     .unwrap();
+    // ... made on the printer's own device (named after it, registered to the shop), not
+    // the owner's server-side one, and the ledger rows name the printer in columns.
+    let devices: Vec<(Option<String>, Option<Uuid>, i64)> = sqlx::query_as(
+        "select d.name, d.printer_token_id, count(a.op_id) from device d
+         left join applied_op a on a.device_id = d.id and a.kind = 'spool.use.v1'
+         where d.printer_token_id is not null group by d.id order by d.name",
+    )
+    .fetch_all(&mut *tx)
+    .await
+    .unwrap();
     tx.rollback().await.unwrap();
     assert!(notes.iter().any(|n| n.contains("Voron 2.4")), "{notes:?}");
     assert!(notes.iter().any(|n| n.contains("MK4S")), "{notes:?}");
+    assert_eq!(devices.len(), 2, "{devices:?}");
+    assert_eq!(devices[0].0.as_deref(), Some("MK4S"));
+    assert_eq!(devices[1].0.as_deref(), Some("Voron 2.4"));
+    assert_eq!(devices[1].1, Some(Uuid::parse_str(&voron_id).unwrap()));
+    assert!(devices.iter().all(|d| d.2 > 0), "{devices:?}");
+    let (_, rows) = ledger_cg(&owner, &sp).await;
+    let named: Vec<Option<&str>> = rows.iter().map(|r| r["printer_name"].as_str()).collect();
+    assert!(
+        named.contains(&Some("Voron 2.4")) && named.contains(&Some("MK4S")),
+        "{rows:?}"
+    );
+    let phones = rows
+        .iter()
+        .filter(|r| r["reason"] == "test")
+        .collect::<Vec<_>>();
+    assert!(
+        phones.iter().all(|r| r.get("printer_name").is_none()),
+        "{rows:?}"
+    );
+    // The print history per printer: every report, newest first; one token's only.
+    let (status, all) = owner.get("/printer-history").await;
+    assert_eq!(status, 200, "{all}");
+    let items = all["items"].as_array().unwrap();
+    assert_eq!(items.len(), named.iter().filter(|n| n.is_some()).count());
+    assert!(
+        items
+            .windows(2)
+            .all(|w| w[0]["id"].as_str() > w[1]["id"].as_str())
+    );
+    assert_eq!(items[0]["brand"], "Prusament");
+    let (_, voron_only) = owner
+        .get(&format!("/printer-history?printer_token_id={voron_id}"))
+        .await;
+    let voron_rows = voron_only["items"].as_array().unwrap();
+    assert!(!voron_rows.is_empty());
+    assert!(
+        voron_rows.iter().all(|r| r["printer_name"] == "Voron 2.4"),
+        "{voron_only}"
+    );
+    let used: i64 = voron_rows
+        .iter()
+        .map(|r| r["used_cg"].as_i64().unwrap())
+        .sum();
+    assert!(used > 0);
 
     // Spoolman's own errors, in its `{"message"}` shape.
     for (body, status) in [

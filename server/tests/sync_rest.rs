@@ -9,7 +9,7 @@ mod sync_common;
 use common::{Api, start_api};
 use printstall_core::domain::ProductId;
 use printstall_core::sync::EntityKind;
-use serde_json::json;
+use serde_json::{Value, json};
 use sqlx::PgPool;
 use sync_common::*;
 use uuid::Uuid;
@@ -398,5 +398,445 @@ async fn rest_spools_jobs_plans_and_edits_reach_devices(pool: PgPool) {
     .await
     .unwrap();
     assert_eq!(bad, 0);
+    server.stop().await;
+}
+
+/// Events, printers and print jobs made, edited and moved through REST are ops: a fresh
+/// device pulls them. Those a phone makes (`entity.set.v1`) are shown by the REST lists,
+/// a phone-started job with its status, and deleting on the phone archives.
+#[sqlx::test(migrator = "printstall_server::db::MIGRATOR")]
+async fn events_jobs_and_printers_flow_both_ways(pool: PgPool) {
+    use common::fixtures::{event, filament, model, printer, variant};
+    use printstall_core::domain::PrintJobId;
+    use printstall_core::domain::print_job::JobStatus;
+
+    let server = start_api(pool.clone()).await;
+    let owner = Api::register(&server.url, "o@example.com").await;
+    let seller = seller_of(&owner, "s@example.com").await;
+    let f = filament(&owner, "Galaxy Black").await;
+    let m = model(&owner, "Flexi Rex").await;
+    let v = variant(&owner, &m, &f).await;
+    let uuid = |s: &str| Uuid::parse_str(s).unwrap();
+
+    // REST: an event, a printer and three jobs, then edits and a move.
+    let ev = event(&owner, "Winter market").await;
+    let prn = printer(&owner, "MK4S #1").await;
+    let mut jobs = Vec::new();
+    for units in [4, 8, 2] {
+        let (status, j) = owner
+            .post(
+                "/print-jobs",
+                json!({"variant_id": v, "units": units, "event_id": ev, "printer_id": prn}),
+            )
+            .await;
+        assert_eq!(status, 201, "{j}");
+        jobs.push(j["id"].as_str().unwrap().to_owned());
+    }
+    let (status, out) = owner
+        .patch(
+            &format!("/events/{ev}"),
+            json!({"name": "Winter market, old town", "location": "Town hall"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{out}");
+    let (status, out) = owner
+        .patch(
+            &format!("/printers/{prn}"),
+            json!({"name": "MK4S left", "build_volume": {"x_mm": 250, "y_mm": 210, "z_mm": 200}}),
+        )
+        .await;
+    assert_eq!(status, 200, "{out}");
+    let (status, out) = owner
+        .patch(
+            &format!("/print-jobs/{}", jobs[0]),
+            json!({"notes": "matte"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{out}");
+    // The last job goes first: every job whose place changed is an op.
+    let (status, out) = owner
+        .post(
+            &format!("/print-jobs/{}/move", jobs[2]),
+            json!({"before": jobs[0]}),
+        )
+        .await;
+    assert_eq!(status, 200, "{out}");
+    let (_, listed) = owner.get("/print-jobs").await;
+    let rest_order: Vec<String> = listed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|j| j["id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        rest_order,
+        vec![jobs[2].clone(), jobs[0].clone(), jobs[1].clone()]
+    );
+
+    let mut pulled = Pulled::default();
+    pulled.drain(&seller, 50).await;
+    let state = pulled.state();
+    let e = state
+        .entity(EntityKind::MarketEvent, uuid(&ev))
+        .unwrap()
+        .fields;
+    assert_eq!(
+        (
+            e["name"].as_str(),
+            e["location"].as_str(),
+            e["starts_on"].as_str(),
+            e["booth_fee"].as_i64()
+        ),
+        (
+            Some("Winter market, old town"),
+            Some("Town hall"),
+            Some("2026-12-01"),
+            Some(4500)
+        )
+    );
+    let p = state
+        .entity(EntityKind::Printer, uuid(&prn))
+        .unwrap()
+        .fields;
+    assert_eq!(p["name"], "MK4S left");
+    assert_eq!(
+        p["build_volume"],
+        json!({"x_mm": 250, "y_mm": 210, "z_mm": 200})
+    );
+    assert_eq!(p["nozzle_um"], 400);
+    let place = |id: &str| {
+        let j = state.entity(EntityKind::PrintJob, uuid(id)).unwrap().fields;
+        (
+            j["priority"].as_i64().unwrap(),
+            j["position"].as_i64().unwrap(),
+        )
+    };
+    let mut device_order = jobs.clone();
+    device_order.sort_by_key(|j| place(j));
+    assert_eq!(
+        device_order, rest_order,
+        "devices order the queue as REST does"
+    );
+    let j0 = state
+        .entity(EntityKind::PrintJob, uuid(&jobs[0]))
+        .unwrap()
+        .fields;
+    assert_eq!(
+        (
+            j0["units"].as_i64(),
+            j0["notes"].as_str(),
+            j0["variant_id"].as_str(),
+            j0["event_id"].as_str()
+        ),
+        (Some(4), Some("matte"), Some(v.as_str()), Some(ev.as_str()))
+    );
+    assert!(j0.get("status").is_none(), "the status is not a field");
+
+    // A phone (the seller's) makes an event, a job for it that it starts at once, and the
+    // owner's phone a printer, then deletes it.
+    let (pev, pjob, pprn) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
+    let mut phone = Device::new(&owner);
+    let ops = [
+        phone.op(json!({"kind": "entity.set.v1", "entity": "market_event", "id": pev, "fields": {
+            "name": "Spring fair", "starts_on": "2027-03-06", "ends_on": "2027-03-07",
+            "location": "Harbour", "theme_tags": ["spring"]}})),
+        phone.op(json!({"kind": "job.transition.v1", "job_id": pjob, "to": "printing"})),
+        phone.op(json!({"kind": "entity.set.v1", "entity": "print_job", "id": pjob, "fields": {
+            "variant_id": v, "units": 6, "plates": 2, "priority": 5, "position": 1024,
+            "event_id": pev, "printer_id": prn}})),
+        phone.op(json!({"kind": "entity.set.v1", "entity": "printer", "id": pprn, "fields": {
+            "name": "Bambu A1", "nozzle_um": 400, "build_volume": {"x_mm": 256, "y_mm": 256, "z_mm": 256}}})),
+    ];
+    let (status, r) = phone.push(&ops).await;
+    assert_eq!(status, 200, "{r}");
+    assert!(
+        r["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|a| a["status"] == "applied" && a["notes"].is_null()),
+        "{r}"
+    );
+    let (_, evs) = owner.get("/events").await;
+    let spring = evs["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["id"] == pev.to_string())
+        .unwrap_or_else(|| panic!("the phone's event is listed: {evs}"))
+        .clone();
+    assert_eq!(
+        (
+            spring["name"].as_str(),
+            spring["ends_on"].as_str(),
+            spring["theme_tags"].clone()
+        ),
+        (Some("Spring fair"), Some("2027-03-07"), json!(["spring"]))
+    );
+    let (_, listed) = owner.get("/print-jobs").await;
+    let first = &listed["items"][0];
+    assert_eq!(
+        first["id"],
+        pjob.to_string(),
+        "priority 5 goes first: {listed}"
+    );
+    assert_eq!(
+        (
+            first["status"].as_str(),
+            first["units"].as_i64(),
+            first["event_id"].as_str()
+        ),
+        (Some("printing"), Some(6), Some(pev.to_string().as_str()))
+    );
+    assert!(first["started_at"].is_string(), "{first}");
+    assert_eq!(first["created_by"], owner.user_id.as_str());
+    let (_, by_event) = owner.get(&format!("/print-jobs?event_id={pev}")).await;
+    assert_eq!(by_event["items"].as_array().unwrap().len(), 1);
+    let (status, a1) = owner.get(&format!("/printers/{pprn}")).await;
+    assert_eq!(status, 200, "{a1}");
+    assert_eq!(
+        (a1["name"].as_str(), a1["build_volume"].clone()),
+        (
+            Some("Bambu A1"),
+            json!({"x_mm": 256, "y_mm": 256, "z_mm": 256})
+        )
+    );
+    // The phone changes the job's printer and deletes its printer; REST follows.
+    let ops = [
+        phone.op(json!({"kind": "entity.set.v1", "entity": "print_job", "id": pjob, "fields": {"printer_id": null, "notes": "any printer"}})),
+        phone.op(json!({"kind": "entity.delete.v1", "entity": "printer", "id": pprn})),
+        phone.op(json!({"kind": "entity.set.v1", "entity": "printer", "id": prn, "fields": {"build_volume": null}})),
+    ];
+    let (status, r) = phone.push(&ops).await;
+    assert_eq!(
+        (status, statuses(&r)),
+        (200, vec!["applied".to_owned(); 3]),
+        "{r}"
+    );
+    let (_, j) = owner.get(&format!("/print-jobs/{pjob}")).await;
+    assert_eq!(
+        (j["printer_id"].clone(), j["notes"].as_str()),
+        (Value::Null, Some("any printer"))
+    );
+    let (_, a1) = owner.get(&format!("/printers/{pprn}")).await;
+    assert_eq!(a1["archived"], true);
+    let (_, left) = owner.get(&format!("/printers/{prn}")).await;
+    assert_eq!(left["build_volume"], Value::Null);
+
+    // REST archives the REST-made event: a tombstone for devices.
+    assert_eq!(owner.delete(&format!("/events/{ev}")).await.0, 204);
+    pulled.drain(&seller, 50).await;
+    let state = pulled.state();
+    assert!(
+        state
+            .entity(EntityKind::MarketEvent, uuid(&ev))
+            .unwrap()
+            .deleted,
+        "deleted for devices"
+    );
+    assert_eq!(state.job_status(PrintJobId(pjob)), JobStatus::Printing);
+    server.stop().await;
+}
+
+/// The same fields edited on a phone and through REST converge, last writer (by clock)
+/// wins, on both sides: an older phone edit pushed after a REST edit loses; a newer one
+/// wins, and REST then shows it.
+#[sqlx::test(migrator = "printstall_server::db::MIGRATOR")]
+async fn phone_and_rest_edits_of_one_field_converge(pool: PgPool) {
+    use common::fixtures::{event, filament, model, printer, variant};
+
+    let server = start_api(pool.clone()).await;
+    let owner = Api::register(&server.url, "o@example.com").await;
+    let f = filament(&owner, "Galaxy Black").await;
+    let m = model(&owner, "Flexi Rex").await;
+    let v = variant(&owner, &m, &f).await;
+    let ev = event(&owner, "Winter market").await;
+    let prn = printer(&owner, "MK4S").await;
+    let (_, job) = owner
+        .post("/print-jobs", json!({"variant_id": v, "units": 4}))
+        .await;
+    let job = job["id"].as_str().unwrap().to_owned();
+    let uuid = |s: &str| Uuid::parse_str(s).unwrap();
+    let mut phone = Device::new(&owner);
+
+    // Made offline first (older clocks), pushed after the REST edits.
+    let stale = [
+        phone.op(json!({"kind": "entity.set.v1", "entity": "market_event", "id": ev, "fields": {"name": "Phone name", "notes": "phone notes"}})),
+        phone.op(json!({"kind": "entity.set.v1", "entity": "print_job", "id": job, "fields": {"units": 9}})),
+        phone.op(json!({"kind": "entity.set.v1", "entity": "printer", "id": prn, "fields": {"name": "Phone printer"}})),
+    ];
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    assert_eq!(
+        owner
+            .patch(&format!("/events/{ev}"), json!({"name": "REST name"}))
+            .await
+            .0,
+        200
+    );
+    assert_eq!(
+        owner
+            .patch(&format!("/print-jobs/{job}"), json!({"units": 5}))
+            .await
+            .0,
+        200
+    );
+    assert_eq!(
+        owner
+            .patch(&format!("/printers/{prn}"), json!({"name": "REST printer"}))
+            .await
+            .0,
+        200
+    );
+    let (status, r) = phone.push(&stale).await;
+    assert_eq!(
+        (status, statuses(&r)),
+        (200, vec!["applied".to_owned(); 3]),
+        "{r}"
+    );
+    // REST's later values stay; the phone's other field (notes) lands.
+    let (_, e) = owner.get(&format!("/events/{ev}")).await;
+    assert_eq!(
+        (e["name"].as_str(), e["notes"].as_str()),
+        (Some("REST name"), Some("phone notes"))
+    );
+    let (_, j) = owner.get(&format!("/print-jobs/{job}")).await;
+    assert_eq!(j["units"], 5);
+    let (_, p) = owner.get(&format!("/printers/{prn}")).await;
+    assert_eq!(p["name"], "REST printer");
+    let mut pulled = Pulled::default();
+    pulled.drain(&owner, 50).await;
+    let state = pulled.state();
+    let field = |kind, id: &str, f: &str| state.entity(kind, uuid(id)).unwrap().fields[f].clone();
+    assert_eq!(field(EntityKind::MarketEvent, &ev, "name"), "REST name");
+    assert_eq!(field(EntityKind::MarketEvent, &ev, "notes"), "phone notes");
+    assert_eq!(field(EntityKind::PrintJob, &job, "units"), 5);
+    assert_eq!(field(EntityKind::Printer, &prn, "name"), "REST printer");
+
+    // A newer phone edit wins over REST's; then a newer REST edit wins again.
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    let newer = [
+        phone.op(json!({"kind": "entity.set.v1", "entity": "market_event", "id": ev, "fields": {"name": "Phone again"}})),
+        phone.op(json!({"kind": "entity.set.v1", "entity": "print_job", "id": job, "fields": {"units": 7}})),
+    ];
+    let (status, r) = phone.push(&newer).await;
+    assert_eq!(
+        (status, statuses(&r)),
+        (200, vec!["applied".to_owned(); 2]),
+        "{r}"
+    );
+    let (_, e) = owner.get(&format!("/events/{ev}")).await;
+    assert_eq!(e["name"], "Phone again");
+    let (_, j) = owner.get(&format!("/print-jobs/{job}")).await;
+    assert_eq!(j["units"], 7);
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    let (_, e) = owner
+        .patch(&format!("/events/{ev}"), json!({"name": "REST last"}))
+        .await;
+    assert_eq!(e["name"], "REST last");
+    pulled.drain(&owner, 50).await;
+    let state = pulled.state();
+    assert_eq!(
+        state
+            .entity(EntityKind::MarketEvent, uuid(&ev))
+            .unwrap()
+            .fields["name"],
+        "REST last"
+    );
+    assert_eq!(
+        state
+            .entity(EntityKind::PrintJob, uuid(&job))
+            .unwrap()
+            .fields["units"],
+        7
+    );
+    server.stop().await;
+}
+
+/// Filaments and spools imported from CSV or from Spoolman are ops: a fresh device pulls
+/// them, with the grams left the REST API shows.
+#[sqlx::test(migrator = "printstall_server::db::MIGRATOR")]
+async fn imported_filaments_and_spools_reach_devices(pool: PgPool) {
+    use common::fixtures::{filament, spool};
+    use printstall_core::domain::SpoolId;
+
+    let server = start_api(pool.clone()).await;
+    let a = Api::register(&server.url, "a@example.com").await;
+    let b = Api::register(&server.url, "b@example.com").await;
+    let f = filament(&a, "Galaxy Black").await;
+    let sp = spool(&a, &f, 1000).await;
+    let (status, _) = a
+        .post(
+            &format!("/spools/{sp}/use"),
+            json!({"used_cg": 12345, "reason": "print"}),
+        )
+        .await;
+    assert_eq!(status, 200);
+
+    // A's CSV export into B.
+    for kind in ["filaments", "spools"] {
+        let r = a
+            .http
+            .get(format!("{}/api/v1/csv/{kind}", a.base))
+            .bearer_auth(&a.token)
+            .send()
+            .await
+            .unwrap();
+        let csv = r.text().await.unwrap();
+        let (status, report) = b.post(&format!("/csv/{kind}"), json!({"csv": csv})).await;
+        assert_eq!(
+            (status, report["created"].as_i64()),
+            (200, Some(1)),
+            "{report}"
+        );
+    }
+    // And from Spoolman: one filament, one spool with 250.5 g used.
+    let (status, report) = b
+        .post(
+            "/imports/spoolman",
+            json!({
+                "vendors": [{"id": 3, "name": "Polymaker"}],
+                "filaments": [{"id": 7, "name": "PolyTerra Charcoal Black", "vendor_id": 3,
+                    "material": "PLA", "density": 1.24, "diameter": 1.75, "weight": 1000.0,
+                    "spool_weight": 140.0, "color_hex": "1A1A1A"}],
+                "spools": [{"id": 12, "filament_id": 7, "initial_weight": 1000.0, "used_weight": 250.5,
+                    "location": "Shelf A", "lot_nr": "LOT-42", "archived": false}]
+            }),
+        )
+        .await;
+    assert_eq!(status, 200, "{report}");
+
+    let (_, listed) = b.get("/spools").await;
+    let spools = listed["items"].as_array().unwrap();
+    assert_eq!(spools.len(), 2, "{listed}");
+    let mut pulled = Pulled::default();
+    pulled.drain(&b, 50).await;
+    let state = pulled.state();
+    for s in spools {
+        let id = Uuid::parse_str(s["id"].as_str().unwrap()).unwrap();
+        let fields = state.entity(EntityKind::Spool, id).unwrap().fields;
+        assert_eq!(fields["filament_id"], s["filament_id"], "{s}");
+        assert_eq!(fields["initial_net_cg"], s["initial_net_cg"], "{s}");
+        assert_eq!(
+            state.spool_level(SpoolId(id)).left_cg.0,
+            s["left_cg"].as_i64().unwrap(),
+            "{s}"
+        );
+        let fil = Uuid::parse_str(s["filament_id"].as_str().unwrap()).unwrap();
+        assert!(state.entity(EntityKind::Filament, fil).is_some(), "{s}");
+    }
+    let lefts: Vec<i64> = spools
+        .iter()
+        .map(|s| s["left_cg"].as_i64().unwrap())
+        .collect();
+    assert!(lefts.contains(&(100_000 - 12345)), "{lefts:?}");
+    assert!(lefts.contains(&(100_000 - 25050)), "{lefts:?}");
+    let brands: Vec<String> = state
+        .entities
+        .get(&EntityKind::Filament)
+        .unwrap()
+        .values()
+        .map(|c| c.values()["brand"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(brands.contains(&"Polymaker".to_owned()), "{brands:?}");
     server.stop().await;
 }

@@ -427,6 +427,25 @@ pub struct SpoolRow {
     pub archived: bool,
 }
 
+impl SpoolRow {
+    /// The spool this row describes, as `id` of the filament `filament_id`.
+    pub fn spool(&self, id: super::SpoolId, filament_id: FilamentId) -> super::spool::Spool {
+        super::spool::Spool {
+            id,
+            filament_id,
+            initial_net_cg: self.initial_net_cg,
+            empty_spool_cg: self.empty_spool_cg,
+            price_paid: self.price_paid,
+            purchase_date: self.purchase_date,
+            location: self.location.clone(),
+            lot_number: self.lot_number.clone(),
+            barcode: self.barcode.clone(),
+            nfc_tag_id: self.nfc_tag_id.clone(),
+            archived: self.archived,
+        }
+    }
+}
+
 /// A spool row.
 pub fn spool(row: &Row, n: Numbers) -> Result<SpoolRow, ValidationError> {
     let id = match get(row, "id") {
@@ -483,19 +502,10 @@ pub fn spool(row: &Row, n: Numbers) -> Result<SpoolRow, ValidationError> {
         nfc_tag_id: text(row, "nfc_tag_id"),
         archived: flag(row, "archived", false)?,
     };
-    super::spool::Spool {
-        id: super::SpoolId(uuid::Uuid::nil()),
-        filament_id: FilamentId(uuid::Uuid::nil()),
-        initial_net_cg: s.initial_net_cg,
-        empty_spool_cg: s.empty_spool_cg,
-        price_paid: s.price_paid,
-        purchase_date: s.purchase_date,
-        location: s.location.clone(),
-        lot_number: s.lot_number.clone(),
-        barcode: s.barcode.clone(),
-        nfc_tag_id: s.nfc_tag_id.clone(),
-        archived: s.archived,
-    }
+    s.spool(
+        super::SpoolId(uuid::Uuid::nil()),
+        FilamentId(uuid::Uuid::nil()),
+    )
     .validate()?;
     Ok(s)
 }

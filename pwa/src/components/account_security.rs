@@ -21,13 +21,7 @@ fn short_time(v: &Value) -> String {
 #[function_component(Sessions)]
 pub fn sessions() -> Html {
     let local = use_local();
-    let token = local
-        .model
-        .snap
-        .session
-        .as_ref()
-        .filter(|s| !s.signed_out)
-        .map(|s| s.access_token.clone());
+    let token = local.access_token();
     let list = use_state(|| None::<Result<Vec<Value>, String>>);
     let version = use_state(|| 0u32);
     {

@@ -10,6 +10,7 @@ pub mod models;
 pub mod more;
 pub mod nfc;
 pub mod not_found;
+pub mod printers;
 pub mod queue;
 pub mod scan;
 pub mod sell;

@@ -15,6 +15,11 @@ pub fn more() -> Html {
             "Spools by colour, grams left, weighing, the spool ledger",
         ),
         (
+            Route::Printers,
+            "Printers",
+            "What each printer reported through the Spoolman API: spool, grams, when",
+        ),
+        (
             Route::Costing,
             "Costs and margins",
             "Unit cost from sliced grams and spool prices, margin at the price",

@@ -385,6 +385,7 @@ pub fn queue() -> Html {
         <section class="queue work">
             <div class="page-head">
                 <h1>{ "Print queue" }</h1>
+                <yew_router::prelude::Link<crate::route::Route> to={crate::route::Route::Printers} classes="head-link">{ "What printers reported" }</yew_router::prelude::Link<crate::route::Route>>
                 <p class="summary" data-testid="queue-hours" data-seconds={load.seconds.to_string()}>
                     { format!("{} open job{} · {} of printing", load.jobs, if load.jobs == 1 { "" } else { "s" }, hours_text(load.seconds)) }
                     if load.untimed > 0 {

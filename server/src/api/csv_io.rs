@@ -21,23 +21,24 @@ use base64::Engine;
 use printstall_core::domain::csv_rows::{
     self as rows, CsvKind, FilamentKey, Numbers, Row, format_decimal,
 };
-use printstall_core::domain::filament::{Colour, Diameter, Filament, Material};
+use printstall_core::domain::filament::Filament;
 use printstall_core::domain::member::Action;
-use printstall_core::domain::spool::Spool;
+use printstall_core::domain::product::Product;
 use printstall_core::domain::{Centigrams, FilamentId, ProductId, SpoolId, ValidationError};
-use printstall_core::money::Minor;
-use printstall_core::sync::op::{EntitySet, SpoolWeigh, StockCount};
+use printstall_core::sync::op::{SpoolWeigh, StockCount};
 use printstall_core::sync::{EntityKind, OpBody};
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value, json};
+use serde_json::json;
 use sqlx::{PgConnection, Row as _};
 use uuid::Uuid;
 
 use super::common::{ApiJson, ApiPath, ApiQuery, ApiResult, ListQuery, db, require};
+use super::spools::SpoolOut;
 use super::{ApiState, Routes};
 use crate::auth::AuthUser;
 use crate::error::ApiError;
 use crate::sync::push::{Status, apply_server_op, lock_shop};
+use crate::sync::rest;
 
 /// A row of the file: its line number, and its cells or why they cannot be read.
 type Line = (usize, Result<Row, String>);
@@ -436,6 +437,36 @@ async fn apply_row(
     Ok(())
 }
 
+/// Records one row of a file as an `entity.set.v1` of the fields that changed from
+/// `current` (all of them for a new row), as the app's edits are, so devices pull it;
+/// whether anything changed.
+async fn set_row<T: Serialize>(
+    conn: &mut PgConnection,
+    auth: &AuthUser,
+    line: usize,
+    report: &mut CsvReport,
+    (entity, id): (EntityKind, Uuid),
+    current: Option<&T>,
+    next: &T,
+) -> ApiResult<bool> {
+    match rest::set_op(entity, id, current, next)? {
+        Some(body) => {
+            apply_row(conn, auth, body, line, report).await?;
+            Ok(true)
+        }
+        None => Ok(false),
+    }
+}
+
+/// Counts a row: created (it was new), updated (it changed) or unchanged.
+fn tally(report: &mut CsvReport, existed: bool, changed: bool) {
+    match (existed, changed) {
+        (false, _) => report.created += 1,
+        (true, true) => report.updated += 1,
+        (true, false) => report.unchanged += 1,
+    }
+}
+
 /// Rows that parsed, with rejections for the others and for repeated keys.
 fn parsed<T, K: std::hash::Hash + Eq>(
     lines: &[Line],
@@ -497,62 +528,41 @@ async fn products(
         return Ok(());
     }
     let skus: Vec<&str> = items.iter().map(|(_, p)| p.sku.as_str()).collect();
-    let existing = sqlx::query(
-        r#"select id, jsonb_build_object('sku', sku, 'name', name, 'price', price,
-                  'unit_cost', unit_cost, 'barcode', barcode, 'location', location,
-                  'low_stock_threshold', low_stock_threshold, 'tags', tags,
-                  'active', active) as fields
-           from product where sku = any($1)"#,
-    )
+    let existing = sqlx::query(&format!(
+        "select {} from product where sku = any($1)",
+        super::products::COLUMNS
+    ))
     .bind(&skus)
     .fetch_all(&mut *conn)
     .await
     .map_err(db)?;
-    let existing: HashMap<String, (Uuid, Map<String, Value>)> = existing
+    let existing: HashMap<String, Product> = existing
         .iter()
-        .filter_map(|r| {
-            let fields = r.get::<Value, _>("fields").as_object().cloned()?;
-            let sku = fields.get("sku")?.as_str()?.to_owned();
-            Some((sku, (r.get("id"), fields)))
+        .map(|r| {
+            let p = super::products::from_row(r).product;
+            (p.sku.clone(), p)
         })
         .collect();
     for (line, p) in items {
-        let mut fields = Map::new();
-        fields.insert("sku".into(), json!(p.sku));
-        fields.insert("name".into(), json!(p.name.trim()));
-        fields.insert("price".into(), json!(p.price.0));
-        fields.insert("unit_cost".into(), json!(p.unit_cost.map(|c| c.0)));
-        fields.insert("barcode".into(), json!(p.barcode));
-        fields.insert("location".into(), json!(p.location));
-        fields.insert("low_stock_threshold".into(), json!(p.low_stock_threshold));
-        fields.insert("tags".into(), json!(p.tags));
-        fields.insert("active".into(), json!(p.active));
-        let (id, fields) = match existing.get(&p.sku) {
-            Some((id, current)) => {
-                let changed: Map<String, Value> = fields
-                    .into_iter()
-                    .filter(|(k, v)| current.get(k).unwrap_or(&Value::Null) != v)
-                    .collect();
-                if changed.is_empty() {
-                    report.unchanged += 1;
-                    continue;
-                }
-                report.updated += 1;
-                (*id, changed)
-            }
-            None => {
-                report.created += 1;
-                let set: Map<String, Value> =
-                    fields.into_iter().filter(|(_, v)| !v.is_null()).collect();
-                (Uuid::now_v7(), set)
-            }
+        let current = existing.get(&p.sku);
+        // The file has no variant: a product keeps its own.
+        let next = Product {
+            id: current.map_or_else(|| ProductId(Uuid::now_v7()), |c| c.id),
+            name: p.name.trim().to_owned(),
+            variant_id: current.and_then(|c| c.variant_id),
+            ..p
         };
-        let body = OpBody::EntitySet(EntitySet {
-            entity: EntityKind::Product,
-            id,
-            fields,
-        });
-        apply_row(conn, auth, body, line, report).await?;
+        let changed = set_row(
+            conn,
+            auth,
+            line,
+            report,
+            (EntityKind::Product, next.id.0),
+            current,
+            &next,
+        )
+        .await?;
+        tally(report, current.is_some(), changed);
     }
     Ok(())
 }
@@ -610,49 +620,23 @@ async fn stock(
 
 /// The shop's filaments by key.
 async fn filaments_by_key(conn: &mut PgConnection) -> ApiResult<HashMap<FilamentKey, Filament>> {
-    let found = sqlx::query(
-        r#"select id, brand, material, colour_name, colour_hex, multi_hexes, diameter,
-                  density_mg_cm3, net_weight_cg, empty_spool_cg, price_per_spool,
-                  nozzle_temp_c, bed_temp_c, article_number, ean
-           from filament"#,
-    )
+    let found = sqlx::query(&format!(
+        "select {} from filament",
+        super::filaments::COLUMNS
+    ))
     .fetch_all(&mut *conn)
     .await
     .map_err(db)?;
     let mut out = HashMap::new();
     for r in &found {
-        let material: Material = serde_json::from_value(json!(r.get::<String, _>("material")))
-            .map_err(ApiError::internal)?;
-        let diameter: Diameter = serde_json::from_value(json!(r.get::<String, _>("diameter")))
-            .map_err(ApiError::internal)?;
-        let f = Filament {
-            id: FilamentId(r.get("id")),
-            brand: r.get("brand"),
-            material,
-            colour: Colour {
-                name: r.get("colour_name"),
-                hex: r.get("colour_hex"),
-                multi_hexes: r.get("multi_hexes"),
-            },
-            diameter,
-            density_mg_cm3: u32::try_from(r.get::<i32, _>("density_mg_cm3")).unwrap_or(0),
-            net_weight_cg: Centigrams(r.get("net_weight_cg")),
-            empty_spool_cg: r.get::<Option<i64>, _>("empty_spool_cg").map(Centigrams),
-            price_per_spool: r.get::<Option<i64>, _>("price_per_spool").map(Minor),
-            nozzle_temp_c: r
-                .get::<Option<i32>, _>("nozzle_temp_c")
-                .and_then(|t| u16::try_from(t).ok()),
-            bed_temp_c: r
-                .get::<Option<i32>, _>("bed_temp_c")
-                .and_then(|t| u16::try_from(t).ok()),
-            article_number: r.get("article_number"),
-            ean: r.get("ean"),
-        };
+        let f = super::filaments::from_row(r)?.filament;
         out.insert(rows::filament_key(&f), f);
     }
     Ok(out)
 }
 
+/// Filaments: an `entity.set.v1` of the fields that changed (all of them for a new one),
+/// as the app's edits are, so devices pull them.
 async fn filaments(
     conn: &mut PgConnection,
     auth: &AuthUser,
@@ -671,37 +655,29 @@ async fn filaments(
         return Ok(());
     }
     let existing = filaments_by_key(conn).await?;
-    for (_, f) in items {
-        match existing.get(&rows::filament_key(&f)) {
-            Some(current) => {
-                let next = Filament {
-                    id: current.id,
-                    ..f
-                };
-                if &next == current {
-                    report.unchanged += 1;
-                    continue;
-                }
-                report.updated += 1;
-                crate::spoolman::import::write_filament(
-                    conn,
-                    auth,
-                    current.id.0,
-                    &next,
-                    false,
-                    true,
-                )
-                .await?;
-            }
-            None => {
-                report.created += 1;
-                crate::spoolman::import::write_filament(conn, auth, f.id.0, &f, true, true).await?;
-            }
-        }
+    for (line, f) in items {
+        let current = existing.get(&rows::filament_key(&f));
+        let next = Filament {
+            id: current.map_or(f.id, |c| c.id),
+            ..f
+        };
+        let changed = set_row(
+            conn,
+            auth,
+            line,
+            report,
+            (EntityKind::Filament, next.id.0),
+            current,
+            &next,
+        )
+        .await?;
+        tally(report, current.is_some(), changed);
     }
     Ok(())
 }
 
+/// Spools: an `entity.set.v1` of the fields that changed (all of them for a new spool,
+/// which starts full), then, when grams left differ from the file's, a weighing op.
 async fn spools(
     conn: &mut PgConnection,
     auth: &AuthUser,
@@ -714,18 +690,16 @@ async fn spools(
         return Ok(());
     }
     let filaments = filaments_by_key(conn).await?;
-    let current = sqlx::query(r#"select id, barcode, left_cg from spool"#)
+    let current = sqlx::query(&format!("select {} from spool", super::spools::COLUMNS))
         .fetch_all(&mut *conn)
         .await
         .map_err(db)?;
-    let by_id: HashMap<Uuid, i64> = current
-        .iter()
-        .map(|r| (r.get("id"), r.get("left_cg")))
-        .collect();
-    let mut by_barcode: BTreeMap<String, Vec<Uuid>> = BTreeMap::new();
-    for r in &current {
-        if let Some(b) = r.get::<Option<String>, _>("barcode") {
-            by_barcode.entry(b).or_default().push(r.get("id"));
+    let current: Vec<SpoolOut> = current.iter().map(super::spools::from_row).collect();
+    let by_id: HashMap<Uuid, &SpoolOut> = current.iter().map(|s| (s.spool.id.0, s)).collect();
+    let mut by_barcode: BTreeMap<&str, Vec<Uuid>> = BTreeMap::new();
+    for s in &current {
+        if let Some(b) = s.spool.barcode.as_deref() {
+            by_barcode.entry(b).or_default().push(s.spool.id.0);
         }
     }
     let mut used: HashSet<Uuid> = HashSet::new();
@@ -740,7 +714,7 @@ async fn spools(
         };
         let target = s.id.filter(|id| by_id.contains_key(id)).or_else(|| {
             s.barcode
-                .as_ref()
+                .as_deref()
                 .and_then(|b| by_barcode.get(b))
                 .filter(|ids| ids.len() == 1)
                 .map(|ids| ids[0])
@@ -753,94 +727,34 @@ async fn spools(
             });
             continue;
         }
-        let (id, left_now, written) = match target {
-            Some(id) => {
-                let row = sqlx::query(
-                    r#"update spool set filament_id = $2,
-                              left_cg = greatest(0, left_cg + ($3 - initial_net_cg)),
-                              initial_net_cg = $3, empty_spool_cg = $4, price_paid = $5,
-                              purchase_date = $6, location = $7, lot_number = $8, barcode = $9,
-                              nfc_tag_id = $10, archived = $11, updated_at = now()
-                       where id = $1
-                         and (filament_id, initial_net_cg, empty_spool_cg, price_paid,
-                              purchase_date, location, lot_number, barcode, nfc_tag_id, archived)
-                             is distinct from ($2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
-                       returning left_cg"#,
-                )
-                .bind(id)
-                .bind(f.id.0)
-                .bind(s.initial_net_cg.0)
-                .bind(s.empty_spool_cg.map(|c| c.0))
-                .bind(s.price_paid.map(|p| p.0))
-                .bind(s.purchase_date)
-                .bind(&s.location)
-                .bind(&s.lot_number)
-                .bind(&s.barcode)
-                .bind(&s.nfc_tag_id)
-                .bind(s.archived)
+        let before = target.and_then(|id| by_id.get(&id)).copied();
+        let next = s.spool(SpoolId(target.unwrap_or_else(Uuid::now_v7)), f.id);
+        let current = before.map(|b| &b.spool);
+        let changed = set_row(
+            conn,
+            auth,
+            line,
+            report,
+            (EntityKind::Spool, next.id.0),
+            current,
+            &next,
+        )
+        .await?;
+        let left_now: i64 = match (changed, before) {
+            (false, Some(b)) => b.left_cg.0,
+            // After the edit (a new initial weight moves grams left with it).
+            _ => sqlx::query_scalar(r#"select left_cg from spool where id = $1"#)
+                .bind(next.id.0)
                 .fetch_optional(&mut *conn)
                 .await
-                .map_err(db)?;
-                let left: i64 = match &row {
-                    Some(r) => r.get("left_cg"),
-                    None => by_id.get(&id).copied().unwrap_or_default(),
-                };
-                if row.is_some() || left != s.left_cg.0 {
-                    report.updated += 1;
-                } else {
-                    report.unchanged += 1;
-                }
-                (id, left, row.is_some())
-            }
-            None => {
-                let id = Uuid::now_v7();
-                sqlx::query(
-                    r#"insert into spool (id, shop_id, filament_id, initial_net_cg, left_cg,
-                                          empty_spool_cg, price_paid, purchase_date, location,
-                                          lot_number, barcode, nfc_tag_id, archived)
-                       values ($1, $2, $3, $4, $4, $5, $6, $7, $8, $9, $10, $11, $12)"#,
-                )
-                .bind(id)
-                .bind(auth.shop_id)
-                .bind(f.id.0)
-                .bind(s.initial_net_cg.0)
-                .bind(s.empty_spool_cg.map(|c| c.0))
-                .bind(s.price_paid.map(|p| p.0))
-                .bind(s.purchase_date)
-                .bind(&s.location)
-                .bind(&s.lot_number)
-                .bind(&s.barcode)
-                .bind(&s.nfc_tag_id)
-                .bind(s.archived)
-                .execute(&mut *conn)
-                .await
-                .map_err(db)?;
-                report.created += 1;
-                (id, s.initial_net_cg.0, true)
-            }
+                .map_err(db)?
+                .unwrap_or(next.initial_net_cg.0),
         };
-        if written {
-            // Devices pull the spool as an `entity.set.v1` of the row as written.
-            let spool = Spool {
-                id: SpoolId(id),
-                filament_id: f.id,
-                initial_net_cg: s.initial_net_cg,
-                empty_spool_cg: s.empty_spool_cg,
-                price_paid: s.price_paid,
-                purchase_date: s.purchase_date,
-                location: s.location.clone(),
-                lot_number: s.lot_number.clone(),
-                barcode: s.barcode.clone(),
-                nfc_tag_id: s.nfc_tag_id.clone(),
-                archived: s.archived,
-            };
-            let fields = crate::spoolman::import::row_fields(&spool, target.is_none())?;
-            crate::spoolman::import::publish(conn, auth, EntityKind::Spool, id, fields).await?;
-        }
+        tally(report, before.is_some(), changed || left_now != s.left_cg.0);
         if left_now != s.left_cg.0 {
             let empty = s.empty_spool_cg.unwrap_or(Centigrams::ZERO);
             let body = OpBody::SpoolWeigh(SpoolWeigh {
-                spool_id: SpoolId(id),
+                spool_id: next.id,
                 gross_cg: Centigrams(s.left_cg.0 + empty.0),
                 empty_spool_cg: empty,
                 note: Some("CSV import".into()),

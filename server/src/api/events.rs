@@ -10,8 +10,8 @@ use printstall_core::domain::market_event::{self, MarketEvent, MarketEventPatch,
 use printstall_core::domain::member::Action;
 use printstall_core::domain::{MarketEventId, ProductId};
 use printstall_core::money::Minor;
-use printstall_core::sync::OpBody;
 use printstall_core::sync::op::EventPlan;
+use printstall_core::sync::{EntityKind, OpBody};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sqlx::Row;
@@ -171,7 +171,21 @@ async fn create(
     }
     e.validate().map_err(invalid)?;
     let mut tx = state.tx(&auth).await?;
+    // The shop's writers queue here first, as a push does, before any row lock is taken.
+    lock_shop(&mut tx, auth.shop_id).await?;
     write(&mut tx, &auth, &e, true).await?;
+    // Every field, as an `entity.set.v1`, so that devices pull the new event.
+    let made = fetch(&mut tx, e.id.0).await?.event;
+    rest::set_changed(
+        &mut tx,
+        &auth,
+        EntityKind::MarketEvent,
+        e.id.0,
+        None,
+        &made,
+        true,
+    )
+    .await?;
     let out = fetch(&mut tx, e.id.0).await?;
     tx.commit().await.map_err(db)?;
     Ok((StatusCode::CREATED, ApiJson(out)))
@@ -185,6 +199,7 @@ async fn update(
 ) -> ApiResult<ApiJson<EventOut>> {
     require(&auth, Action::EditCatalogue)?;
     let mut tx = state.tx(&auth).await?;
+    lock_shop(&mut tx, auth.shop_id).await?;
     let current = fetch(&mut tx, id).await?;
     let (next, typed): (MarketEvent, MarketEventPatch) =
         merge_patch(&current.event, patch, MarketEventPatch::NULLABLE)?;
@@ -194,6 +209,20 @@ async fn update(
     }
     next.validate().map_err(invalid)?;
     write(&mut tx, &auth, &next, false).await?;
+    // The changed fields for devices, merged last-writer-wins with a phone's edits (the
+    // row then holds the merged values). An archived event may still be edited here: the
+    // rules refuse the op (deletes win) but keep its values for an undelete.
+    let written = fetch(&mut tx, id).await?.event;
+    rest::set_changed(
+        &mut tx,
+        &auth,
+        EntityKind::MarketEvent,
+        id,
+        Some(&current.event),
+        &written,
+        false,
+    )
+    .await?;
     let out = fetch(&mut tx, id).await?;
     tx.commit().await.map_err(db)?;
     Ok(ApiJson(out))
@@ -205,7 +234,15 @@ async fn archive(
     auth: AuthUser,
     ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<StatusCode> {
-    archive_row(&state, &auth, "market_event", "market event", id).await
+    archive_row(
+        &state,
+        &auth,
+        "market_event",
+        "market event",
+        EntityKind::MarketEvent,
+        id,
+    )
+    .await
 }
 
 /// One line of a plan as read back: the target, what is on hand, what is still to print.

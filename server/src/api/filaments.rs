@@ -8,12 +8,11 @@ use printstall_core::domain::filament::{Colour, Filament, FilamentPatch, Materia
 use printstall_core::domain::member::Action;
 use printstall_core::domain::{Centigrams, FilamentId};
 use printstall_core::money::Minor;
-use printstall_core::sync::op::{EntitySet, EntityTarget};
-use printstall_core::sync::{EntityKind, OpBody};
+use printstall_core::sync::EntityKind;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use sqlx::Row;
 use sqlx::postgres::PgRow;
+use sqlx::{PgConnection, Row};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -50,7 +49,7 @@ pub struct FilamentOut {
     pub updated_at: OffsetDateTime,
 }
 
-const COLUMNS: &str = "id, brand, material, colour_name, colour_hex, multi_hexes, diameter, \
+pub(crate) const COLUMNS: &str = "id, brand, material, colour_name, colour_hex, multi_hexes, diameter, \
     density_mg_cm3, net_weight_cg, empty_spool_cg, price_per_spool, nozzle_temp_c, bed_temp_c, \
     article_number, ean, archived_at, updated_at";
 
@@ -58,7 +57,7 @@ fn temp(v: Option<i32>) -> Option<u16> {
     v.and_then(|t| u16::try_from(t).ok())
 }
 
-fn from_row(r: &PgRow) -> ApiResult<FilamentOut> {
+pub(crate) fn from_row(r: &PgRow) -> ApiResult<FilamentOut> {
     let filament = Filament {
         id: FilamentId(r.get("id")),
         brand: r.get("brand"),
@@ -85,10 +84,10 @@ fn from_row(r: &PgRow) -> ApiResult<FilamentOut> {
     })
 }
 
-pub async fn fetch(tx: &mut Tx, id: Uuid) -> ApiResult<FilamentOut> {
+pub async fn fetch(conn: &mut PgConnection, id: Uuid) -> ApiResult<FilamentOut> {
     let row = sqlx::query(&format!("select {COLUMNS} from filament where id = $1"))
         .bind(id)
-        .fetch_optional(&mut **tx)
+        .fetch_optional(&mut *conn)
         .await
         .map_err(db)?
         .ok_or_else(|| ApiError::NotFound("filament".into()))?;
@@ -195,25 +194,6 @@ async fn write(tx: &mut Tx, auth: &AuthUser, f: &Filament, insert: bool) -> ApiR
     Ok(())
 }
 
-async fn set_fields(
-    tx: &mut Tx,
-    auth: &AuthUser,
-    id: Uuid,
-    fields: serde_json::Map<String, Value>,
-    strict: bool,
-) -> ApiResult<()> {
-    if fields.is_empty() {
-        return Ok(());
-    }
-    let body = OpBody::EntitySet(EntitySet {
-        entity: EntityKind::Filament,
-        id,
-        fields,
-    });
-    rest::apply(tx, auth, body, strict).await?;
-    Ok(())
-}
-
 async fn create(
     State(state): State<ApiState>,
     auth: AuthUser,
@@ -230,8 +210,17 @@ async fn create(
     lock_shop(&mut tx, auth.shop_id).await?;
     write(&mut tx, &auth, &f, true).await?;
     // Every field, as an `entity.set.v1`, so that devices pull the new filament.
-    let fields = rest::changed_fields(None, &fetch(&mut tx, f.id.0).await?.filament)?;
-    set_fields(&mut tx, &auth, f.id.0, fields, true).await?;
+    let made = fetch(&mut tx, f.id.0).await?.filament;
+    rest::set_changed(
+        &mut tx,
+        &auth,
+        EntityKind::Filament,
+        f.id.0,
+        None,
+        &made,
+        true,
+    )
+    .await?;
     let out = fetch(&mut tx, f.id.0).await?;
     tx.commit().await.map_err(db)?;
     Ok((StatusCode::CREATED, ApiJson(out)))
@@ -257,9 +246,17 @@ async fn update(
     write(&mut tx, &auth, &next, false).await?;
     // The changed fields for devices. An archived filament may still be edited here: the
     // rules refuse the op (deletes win) but keep its values for an undelete.
-    let fields =
-        rest::changed_fields(Some(&current.filament), &fetch(&mut tx, id).await?.filament)?;
-    set_fields(&mut tx, &auth, id, fields, false).await?;
+    let written = fetch(&mut tx, id).await?.filament;
+    rest::set_changed(
+        &mut tx,
+        &auth,
+        EntityKind::Filament,
+        id,
+        Some(&current.filament),
+        &written,
+        false,
+    )
+    .await?;
     let out = fetch(&mut tx, id).await?;
     tx.commit().await.map_err(db)?;
     Ok(ApiJson(out))
@@ -271,26 +268,13 @@ async fn archive(
     auth: AuthUser,
     ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<StatusCode> {
-    require(&auth, Action::Delete)?;
-    let mut tx = state.tx(&auth).await?;
-    lock_shop(&mut tx, auth.shop_id).await?;
-    let done = sqlx::query(
-        r#"update filament set archived_at = coalesce(archived_at, now()), updated_at = now()
-           where id = $1"#,
-    )
-    .bind(id)
-    .execute(&mut *tx)
-    .await
-    .map_err(db)?;
-    if done.rows_affected() == 0 {
-        return Err(ApiError::NotFound("filament".into()));
-    }
-    // A tombstone for devices (a second archive is a note, not a refusal).
-    let target = EntityTarget {
-        entity: EntityKind::Filament,
+    super::models::archive_row(
+        &state,
+        &auth,
+        "filament",
+        "filament",
+        EntityKind::Filament,
         id,
-    };
-    rest::apply(&mut tx, &auth, OpBody::EntityDelete(target), false).await?;
-    tx.commit().await.map_err(db)?;
-    Ok(StatusCode::NO_CONTENT)
+    )
+    .await
 }

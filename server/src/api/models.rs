@@ -10,6 +10,7 @@ use printstall_core::domain::member::Action;
 use printstall_core::domain::model::{Licence, Model, ModelPatch};
 use printstall_core::domain::variant::{FilamentNeed, ModelVariant, SlicerSettings, VariantPatch};
 use printstall_core::domain::{Centigrams, FilamentId, ModelId, SlicedFileId, VariantId};
+use printstall_core::sync::EntityKind;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sqlx::Row;
@@ -209,26 +210,19 @@ async fn update_model(
     Ok(ApiJson(out))
 }
 
-/// Sets `archived_at` on a row of `table` (a fixed name, never user input).
+/// Sets `archived_at` on a row of `table` (a fixed name, never user input), a tombstone for
+/// devices ([`crate::sync::rest::archive`]).
 pub async fn archive_row(
     state: &ApiState,
     auth: &AuthUser,
     table: &'static str,
     what: &'static str,
+    entity: EntityKind,
     id: Uuid,
 ) -> ApiResult<StatusCode> {
     require(auth, Action::Delete)?;
     let mut tx = state.tx(auth).await?;
-    let done = sqlx::query(&format!(
-        "update {table} set archived_at = coalesce(archived_at, now()), updated_at = now() where id = $1"
-    ))
-    .bind(id)
-    .execute(&mut *tx)
-    .await
-    .map_err(db)?;
-    if done.rows_affected() == 0 {
-        return Err(ApiError::NotFound(what.into()));
-    }
+    crate::sync::rest::archive(&mut tx, auth, table, what, entity, id).await?;
     tx.commit().await.map_err(db)?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -239,7 +233,7 @@ async fn archive_model(
     auth: AuthUser,
     ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<StatusCode> {
-    archive_row(&state, &auth, "model", "model", id).await
+    archive_row(&state, &auth, "model", "model", EntityKind::Model, id).await
 }
 
 // ---------------------------------------------------------------------------------------
@@ -467,5 +461,13 @@ async fn archive_variant(
     auth: AuthUser,
     ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<StatusCode> {
-    archive_row(&state, &auth, "model_variant", "variant", id).await
+    archive_row(
+        &state,
+        &auth,
+        "model_variant",
+        "variant",
+        EntityKind::Variant,
+        id,
+    )
+    .await
 }

@@ -497,6 +497,13 @@ pub const OPERATIONS: &[(&str, &str, &str, &str, bool)] = &[
     ),
     (
         "GET",
+        "/printer-history",
+        "printers",
+        "What printers reported through the Spoolman API, newest first (printer_id, printer_token_id)",
+        true,
+    ),
+    (
+        "GET",
         "/print-jobs",
         "print jobs",
         "List print jobs in queue order (status, printer_id, event_id)",

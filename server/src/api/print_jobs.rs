@@ -1,7 +1,8 @@
 //! Print jobs: create, list in queue order, edit, move within the queue, change status by
 //! core's `JobStatus::transition`, finish (filament off the spools, units into stock) and
-//! fail (wasted filament), each in one transaction. Status changes, finishes and fails are
-//! ops applied with the sync rules (`sync::push::apply_server_op`), as a phone's are.
+//! fail (wasted filament), each in one transaction. Every change is an op applied with the
+//! sync rules (`sync::push::apply_server_op`), as a phone's is: creates, edits and moves as
+//! `entity.set.v1` of the job's fields, status changes, finishes and fails as job ops.
 
 use std::collections::BTreeMap;
 
@@ -15,8 +16,8 @@ use printstall_core::domain::spool::{self, UsageReason};
 use printstall_core::domain::{
     Centigrams, MarketEventId, PrintJobId, PrinterId, ProductId, SpoolId, VariantId,
 };
-use printstall_core::sync::OpBody;
 use printstall_core::sync::op::{JobFail, JobFinish, JobTransition, Produced, SpoolGrams};
+use printstall_core::sync::{EntityKind, OpBody};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sqlx::Row;
@@ -110,6 +111,43 @@ fn from_row(r: &PgRow) -> ApiResult<JobOut> {
         spools_used: None,
         produced: None,
     })
+}
+
+/// A job's fields as `entity.set.v1` spells them (its status moves with the job ops).
+fn fields_of(j: &PrintJob) -> PrintJobPatch {
+    PrintJobPatch {
+        variant_id: Some(j.variant_id),
+        units: Some(j.units),
+        plates: Some(j.plates),
+        printer_id: j.printer_id,
+        priority: Some(j.priority),
+        position: Some(j.position),
+        event_id: j.event_id,
+        notes: j.notes.clone(),
+    }
+}
+
+/// Records the change of a job's fields from `before` (a new job without) to what its row
+/// holds now, for devices.
+async fn record(
+    tx: &mut Tx,
+    auth: &AuthUser,
+    id: Uuid,
+    before: Option<&PrintJob>,
+    strict: bool,
+) -> ApiResult<()> {
+    let now = fetch(tx, id, false).await?.job;
+    rest::set_changed(
+        tx,
+        auth,
+        EntityKind::PrintJob,
+        id,
+        before.map(fields_of).as_ref(),
+        &fields_of(&now),
+        strict,
+    )
+    .await?;
+    Ok(())
 }
 
 /// The job, locked for the rest of `tx` when `lock`.
@@ -256,6 +294,8 @@ async fn create(
 ) -> ApiResult<(StatusCode, ApiJson<JobOut>)> {
     require(&auth, Action::PlanPrintJobs)?;
     let mut tx = state.tx(&auth).await?;
+    // The shop's writers queue here first, as a push does, before any row lock is taken.
+    lock_shop(&mut tx, auth.shop_id).await?;
     let variant = super::models::fetch_variant(&mut tx, input.variant_id.0).await?;
     let position = match input.position {
         Some(p) => p,
@@ -303,6 +343,8 @@ async fn create(
     .execute(&mut *tx)
     .await
     .map_err(db)?;
+    // Every field, as an `entity.set.v1`, so that devices pull the new job.
+    record(&mut tx, &auth, job.id.0, None, true).await?;
     let out = fetch_full(&mut tx, job.id.0).await?;
     tx.commit().await.map_err(db)?;
     Ok((StatusCode::CREATED, ApiJson(out)))
@@ -325,6 +367,7 @@ async fn update(
 ) -> ApiResult<ApiJson<JobOut>> {
     require(&auth, Action::PlanPrintJobs)?;
     let mut tx = state.tx(&auth).await?;
+    lock_shop(&mut tx, auth.shop_id).await?;
     let current = fetch(&mut tx, id, true).await?;
     let (next, typed): (PrintJob, PrintJobPatch) =
         merge_patch(&current.job, patch, PrintJobPatch::NULLABLE)?;
@@ -350,6 +393,8 @@ async fn update(
     .execute(&mut *tx)
     .await
     .map_err(db)?;
+    // The changed fields, merged last-writer-wins with a phone's edits.
+    record(&mut tx, &auth, id, Some(&current.job), false).await?;
     let out = fetch_full(&mut tx, id).await?;
     tx.commit().await.map_err(db)?;
     Ok(ApiJson(out))
@@ -389,10 +434,12 @@ async fn move_job(
         }
     };
     let mut tx = state.tx(&auth).await?;
+    lock_shop(&mut tx, auth.shop_id).await?;
     let job = fetch(&mut tx, id, true).await?;
     if job.job.status.is_final() {
         return Err(ended(&job.job));
     }
+    let before = places(&mut tx).await?;
     let (priority, position) = match anchor {
         Some((other, offset)) => {
             if other == id {
@@ -446,9 +493,41 @@ async fn move_job(
     .execute(&mut *tx)
     .await
     .map_err(db)?;
+    // Each job whose place changed (the renumbered band too), as a phone's move is.
+    for (job, place) in places(&mut tx).await? {
+        if let Some(old) = before.get(&job).filter(|old| **old != place) {
+            let mut fields = serde_json::Map::new();
+            if old.0 != place.0 {
+                fields.insert("priority".into(), Value::from(place.0));
+            }
+            if old.1 != place.1 {
+                fields.insert("position".into(), Value::from(place.1));
+            }
+            let body = OpBody::EntitySet(printstall_core::sync::op::EntitySet {
+                entity: EntityKind::PrintJob,
+                id: job,
+                fields,
+            });
+            rest::apply(&mut tx, &auth, body, false).await?;
+        }
+    }
     let out = fetch_full(&mut tx, id).await?;
     tx.commit().await.map_err(db)?;
     Ok(ApiJson(out))
+}
+
+/// The places (priority, position) of the open jobs.
+async fn places(tx: &mut Tx) -> ApiResult<BTreeMap<Uuid, (i32, i64)>> {
+    let rows: Vec<(Uuid, i32, i64)> = sqlx::query_as(&format!(
+        "select id, priority, position from print_job where {OPEN}"
+    ))
+    .fetch_all(&mut **tx)
+    .await
+    .map_err(db)?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, pr, pos)| (id, (pr, pos)))
+        .collect())
 }
 
 #[derive(Debug, Deserialize)]

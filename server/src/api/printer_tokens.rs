@@ -110,12 +110,23 @@ async fn create(
         ApiError::NotFound(_) => ApiError::NotFound("printer".into()),
         other => other,
     })?;
+    // The printer's own device: its reports are its ops, numbered apart from the owner's.
+    let info = from_row(&row);
+    crate::spoolman::register_printer_device(
+        &mut tx,
+        auth.shop_id,
+        auth.user_id,
+        info.id,
+        &info.name,
+    )
+    .await
+    .map_err(db)?;
     tx.commit().await.map_err(db)?;
     let root = state.spoolman_root.to_string();
     Ok((
         StatusCode::CREATED,
         ApiJson(CreatedToken {
-            token_info: from_row(&row),
+            token_info: info,
             spoolman_path_with_token: format!("{root}/t/{token}"),
             spoolman_path: root,
             token,

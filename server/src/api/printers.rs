@@ -1,4 +1,5 @@
-//! Printers: CRUD, archive, and the spool loaded on each.
+//! Printers: CRUD, archive, the spool loaded on each, and what printers reported through
+//! the Spoolman-compatible API (the spool ledger rows their devices made).
 
 use axum::extract::State;
 use axum::http::{Method, StatusCode};
@@ -6,7 +7,8 @@ use axum::routing::get;
 use printstall_core::domain::member::Action;
 use printstall_core::domain::printer::{BuildVolume, Printer, PrinterPatch};
 use printstall_core::domain::{Centigrams, FilamentId, PrinterId, SpoolId};
-use serde::Serialize;
+use printstall_core::sync::EntityKind;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sqlx::Row;
 use sqlx::postgres::PgRow;
@@ -21,6 +23,8 @@ use super::models::archive_row;
 use super::{ApiState, Routes};
 use crate::auth::AuthUser;
 use crate::error::ApiError;
+use crate::sync::push::lock_shop;
+use crate::sync::rest;
 
 pub fn routes(r: Routes) -> Routes {
     r.route(
@@ -33,6 +37,7 @@ pub fn routes(r: Routes) -> Routes {
         &[Method::GET, Method::PATCH, Method::DELETE],
         get(read).patch(update).delete(archive),
     )
+    .route("/printer-history", &[Method::GET], get(history))
 }
 
 #[derive(Debug, Serialize)]
@@ -184,7 +189,21 @@ async fn create(
     let p: Printer = new_entity(body)?;
     p.validate().map_err(invalid)?;
     let mut tx = state.tx(&auth).await?;
+    // The shop's writers queue here first, as a push does, before any row lock is taken.
+    lock_shop(&mut tx, auth.shop_id).await?;
     write(&mut tx, &auth, &p, true).await?;
+    // Every field, as an `entity.set.v1`, so that devices pull the new printer.
+    let made = fetch(&mut tx, p.id.0).await?.printer;
+    rest::set_changed(
+        &mut tx,
+        &auth,
+        EntityKind::Printer,
+        p.id.0,
+        None,
+        &made,
+        true,
+    )
+    .await?;
     let out = fetch(&mut tx, p.id.0).await?;
     tx.commit().await.map_err(db)?;
     Ok((StatusCode::CREATED, ApiJson(out)))
@@ -199,12 +218,25 @@ async fn update(
 ) -> ApiResult<ApiJson<PrinterOut>> {
     require(&auth, Action::EditCatalogue)?;
     let mut tx = state.tx(&auth).await?;
+    lock_shop(&mut tx, auth.shop_id).await?;
     let current = fetch(&mut tx, id).await?;
     let (next, typed): (Printer, PrinterPatch) =
         merge_patch(&current.printer, patch, PrinterPatch::NULLABLE)?;
     typed.validate().map_err(invalid)?;
     next.validate().map_err(invalid)?;
     write(&mut tx, &auth, &next, false).await?;
+    // The changed fields for devices (see `events::update`).
+    let written = fetch(&mut tx, id).await?.printer;
+    rest::set_changed(
+        &mut tx,
+        &auth,
+        EntityKind::Printer,
+        id,
+        Some(&current.printer),
+        &written,
+        false,
+    )
+    .await?;
     let out = fetch(&mut tx, id).await?;
     tx.commit().await.map_err(db)?;
     Ok(ApiJson(out))
@@ -216,5 +248,94 @@ async fn archive(
     auth: AuthUser,
     ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<StatusCode> {
-    archive_row(&state, &auth, "printer", "printer", id).await
+    archive_row(&state, &auth, "printer", "printer", EntityKind::Printer, id).await
+}
+
+/// `GET /printer-history` filters: one printer (`printer_id`), or one token's reports
+/// (`printer_token_id`, for a token without a printer), with the common cursor and limit.
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct HistoryQuery {
+    pub cursor: Option<String>,
+    pub limit: Option<i64>,
+    pub printer_id: Option<Uuid>,
+    pub printer_token_id: Option<Uuid>,
+}
+
+/// One use (or weighing) a printer reported: the spool ledger row, with the spool's
+/// filament for display.
+#[derive(Debug, Serialize)]
+pub struct ReportRow {
+    pub id: Uuid,
+    pub printer_name: String,
+    pub printer_id: Option<Uuid>,
+    pub printer_token_id: Option<Uuid>,
+    pub spool_id: Uuid,
+    /// Grams taken off (negative: given back or found by a weighing).
+    pub used_cg: Centigrams,
+    pub reason: String,
+    pub filament_id: Uuid,
+    pub brand: String,
+    pub material: String,
+    pub colour_name: String,
+    pub colour_hex: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+}
+
+/// `GET /printer-history`: newest first, by cursor.
+async fn history(
+    State(state): State<ApiState>,
+    auth: AuthUser,
+    ApiQuery(hq): ApiQuery<HistoryQuery>,
+) -> ApiResult<ApiJson<Page<ReportRow>>> {
+    require(&auth, Action::LookUp)?;
+    let q = ListQuery {
+        cursor: hq.cursor,
+        limit: hq.limit,
+        ..Default::default()
+    };
+    let limit = q.limit()?;
+    let mut tx = state.tx(&auth).await?;
+    let rows = sqlx::query(
+        r#"select u.id, u.printer_name, u.printer_id, u.printer_token_id, u.spool_id, u.used_cg,
+                  u.reason, u.at, f.id as filament_id, f.brand, f.material, f.colour_name,
+                  f.colour_hex
+           from spool_usage u
+           join spool s on s.id = u.spool_id
+           join filament f on f.id = s.filament_id
+           where u.printer_name is not null
+             and ($1::uuid is null or u.id < $1)
+             and ($2::uuid is null or u.printer_id = $2)
+             and ($3::uuid is null or u.printer_token_id = $3)
+           order by u.id desc
+           limit $4"#,
+    )
+    .bind(q.after()?)
+    .bind(hq.printer_id)
+    .bind(hq.printer_token_id)
+    .bind(limit + 1)
+    .fetch_all(&mut *tx)
+    .await
+    .map_err(db)?;
+    tx.commit().await.map_err(db)?;
+    let items = rows
+        .iter()
+        .map(|r| ReportRow {
+            id: r.get("id"),
+            printer_name: r.get("printer_name"),
+            printer_id: r.get("printer_id"),
+            printer_token_id: r.get("printer_token_id"),
+            spool_id: r.get("spool_id"),
+            used_cg: Centigrams(r.get("used_cg")),
+            reason: r.get("reason"),
+            filament_id: r.get("filament_id"),
+            brand: r.get("brand"),
+            material: r.get("material"),
+            colour_name: r.get("colour_name"),
+            colour_hex: r.get("colour_hex"),
+            at: r.get("at"),
+        })
+        .collect();
+    Ok(ApiJson(Page::from_rows(items, limit, |r| r.id)))
 }

@@ -7,8 +7,8 @@ use printstall_core::domain::member::Action;
 use printstall_core::domain::product::{self, Product, ProductPatch, StockLevel, StockReason};
 use printstall_core::domain::{ProductId, VariantId};
 use printstall_core::money::Minor;
-use printstall_core::sync::op::{EntitySet, EntityTarget, StockAdjust, StockCount};
-use printstall_core::sync::{EntityKind, OpBody, RejectCode, Rejection};
+use printstall_core::sync::op::{EntityTarget, StockAdjust, StockCount};
+use printstall_core::sync::{EntityKind, OpBody};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sqlx::Row;
@@ -23,7 +23,8 @@ use super::common::{
 use super::{ApiState, Routes};
 use crate::auth::AuthUser;
 use crate::error::ApiError;
-use crate::sync::push::{OpAnswer, Status, apply_server_op, lock_shop, rejection_error};
+use crate::sync::push::lock_shop;
+use crate::sync::rest;
 
 pub fn routes(r: Routes) -> Routes {
     r.route(
@@ -80,10 +81,10 @@ fn yes() -> bool {
     true
 }
 
-const COLUMNS: &str = "id, sku, name, variant_id, price, unit_cost, barcode, location, \
+pub(crate) const COLUMNS: &str = "id, sku, name, variant_id, price, unit_cost, barcode, location, \
     low_stock_threshold, tags, active, on_hand, archived_at, updated_at";
 
-fn from_row(r: &PgRow) -> ProductOut {
+pub(crate) fn from_row(r: &PgRow) -> ProductOut {
     let product = Product {
         id: ProductId(r.get("id")),
         sku: r.get("sku"),
@@ -204,8 +205,17 @@ async fn create(
     .await
     .map_err(db)?;
     // Every field, as an `entity.set.v1`, so that devices pull the new product.
-    let fields = changed_fields(None, &fetch(&mut tx, p.id.0).await?.product)?;
-    set_fields(&mut tx, &auth, p.id.0, fields, true).await?;
+    let made = fetch(&mut tx, p.id.0).await?.product;
+    rest::set_changed(
+        &mut tx,
+        &auth,
+        EntityKind::Product,
+        p.id.0,
+        None,
+        &made,
+        true,
+    )
+    .await?;
     let out = fetch(&mut tx, p.id.0).await?;
     tx.commit().await.map_err(db)?;
     Ok((StatusCode::CREATED, ApiJson(out)))
@@ -251,74 +261,24 @@ async fn update(
     // The fields that changed, as an `entity.set.v1` for devices. An archived product may
     // still be edited here: the merge rules refuse the op (deletes win) but keep its values
     // for an undelete, as they do for a device's edit.
-    let fields = changed_fields(Some(&current.product), &fetch(&mut tx, id).await?.product)?;
-    if !fields.is_empty() {
-        set_fields(&mut tx, &auth, id, fields, false).await?;
-    }
+    let written = fetch(&mut tx, id).await?.product;
+    rest::set_changed(
+        &mut tx,
+        &auth,
+        EntityKind::Product,
+        id,
+        Some(&current.product),
+        &written,
+        false,
+    )
+    .await?;
     let out = fetch(&mut tx, id).await?;
     tx.commit().await.map_err(db)?;
     Ok(ApiJson(out))
 }
 
-/// The fields of `next` that differ from `before` (all of them without `before`), in the
-/// JSON spelling of `entity.set.v1`; `null` clears a field.
-fn changed_fields(
-    before: Option<&Product>,
-    next: &Product,
-) -> ApiResult<serde_json::Map<String, Value>> {
-    let to_map = |p: &Product| match serde_json::to_value(p) {
-        Ok(Value::Object(m)) => Ok(m),
-        _ => Err(ApiError::internal("a product is not a JSON object")),
-    };
-    let next = to_map(next)?;
-    let before = before.map(to_map).transpose()?;
-    Ok(next
-        .into_iter()
-        .filter(|(k, v)| k != "id" && !(before.is_none() && v.is_null()))
-        .filter(|(k, v)| before.as_ref().is_none_or(|b| b.get(k) != Some(v)))
-        .collect())
-}
-
-async fn set_fields(
-    tx: &mut Tx,
-    auth: &AuthUser,
-    id: Uuid,
-    fields: serde_json::Map<String, Value>,
-    strict: bool,
-) -> ApiResult<OpAnswer> {
-    let body = OpBody::EntitySet(EntitySet {
-        entity: EntityKind::Product,
-        id,
-        fields,
-    });
-    apply_op(tx, auth, body, strict).await
-}
-
-/// Applies a REST change as an op, with the code a push uses
-/// ([`crate::sync::push::apply_server_op`]), so devices pull it and both paths follow the
-/// same merge rules. With `strict`, an op the merge rules refuse is the request's error, and
-/// so is a change the REST tables could not show: the handler returns it and the request's
-/// transaction (the op included) is rolled back.
-pub async fn apply_op(
-    tx: &mut Tx,
-    auth: &AuthUser,
-    body: OpBody,
-    strict: bool,
-) -> ApiResult<OpAnswer> {
-    let done = apply_server_op(tx, auth, body).await?;
-    if let Some(note) = done.unprojected {
-        return Err(ApiError::Conflict(note));
-    }
-    if strict && done.answer.status == Status::Rejected {
-        let a = done.answer;
-        return Err(rejection_error(Rejection {
-            code: a.code.unwrap_or(RejectCode::Conflict),
-            message: a.reason.unwrap_or_else(|| "the change was refused".into()),
-            field: a.field,
-        }));
-    }
-    Ok(done.answer)
-}
+/// Applies a REST change as an op (kept under this name for the sales handlers).
+pub use crate::sync::rest::apply as apply_op;
 
 /// 404 unless the row `id` of `table` is the shop's (a fixed table name, never input).
 pub async fn ensure_exists(tx: &mut Tx, table: &str, what: &str, id: Uuid) -> ApiResult<()> {

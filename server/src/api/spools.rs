@@ -14,8 +14,8 @@ use printstall_core::sync::op::{EntitySet, SpoolUse, SpoolWeigh};
 use printstall_core::sync::{EntityKind, OpBody};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use sqlx::Row;
 use sqlx::postgres::PgRow;
+use sqlx::{PgConnection, Row};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -61,11 +61,11 @@ pub struct SpoolOut {
     pub updated_at: OffsetDateTime,
 }
 
-const COLUMNS: &str = "id, filament_id, initial_net_cg, left_cg, empty_spool_cg, price_paid, \
+pub(crate) const COLUMNS: &str = "id, filament_id, initial_net_cg, left_cg, empty_spool_cg, price_paid, \
     purchase_date, location, lot_number, barcode, nfc_tag_id, first_used_at, last_used_at, \
     archived, updated_at";
 
-fn from_row(r: &PgRow) -> SpoolOut {
+pub(crate) fn from_row(r: &PgRow) -> SpoolOut {
     SpoolOut {
         spool: Spool {
             id: SpoolId(r.get("id")),
@@ -87,10 +87,10 @@ fn from_row(r: &PgRow) -> SpoolOut {
     }
 }
 
-pub async fn fetch(tx: &mut Tx, id: Uuid) -> ApiResult<SpoolOut> {
+pub async fn fetch(conn: &mut PgConnection, id: Uuid) -> ApiResult<SpoolOut> {
     let row = sqlx::query(&format!("select {COLUMNS} from spool where id = $1"))
         .bind(id)
-        .fetch_optional(&mut **tx)
+        .fetch_optional(&mut *conn)
         .await
         .map_err(db)?
         .ok_or_else(|| ApiError::NotFound("spool".into()))?;
@@ -203,30 +203,11 @@ async fn create(
     .execute(&mut *tx)
     .await
     .map_err(db)?;
-    let fields = rest::changed_fields(None, &fetch(&mut tx, s.id.0).await?.spool)?;
-    set_fields(&mut tx, &auth, s.id.0, fields, true).await?;
+    let made = fetch(&mut tx, s.id.0).await?.spool;
+    rest::set_changed(&mut tx, &auth, EntityKind::Spool, s.id.0, None, &made, true).await?;
     let out = fetch(&mut tx, s.id.0).await?;
     tx.commit().await.map_err(db)?;
     Ok((StatusCode::CREATED, ApiJson(out)))
-}
-
-async fn set_fields(
-    tx: &mut Tx,
-    auth: &AuthUser,
-    id: Uuid,
-    fields: serde_json::Map<String, Value>,
-    strict: bool,
-) -> ApiResult<()> {
-    if fields.is_empty() {
-        return Ok(());
-    }
-    let body = OpBody::EntitySet(EntitySet {
-        entity: EntityKind::Spool,
-        id,
-        fields,
-    });
-    rest::apply(tx, auth, body, strict).await?;
-    Ok(())
 }
 
 /// `PATCH /spools/{id}`: a changed `initial_net_cg` moves grams left by the same amount
@@ -290,8 +271,16 @@ async fn update(
     .map_err(db)?;
     // A spool a device deleted may still be edited here: the rules refuse the op but keep
     // its values for an undelete, as for a device's edit.
-    let fields = rest::changed_fields(Some(&current.spool), &next)?;
-    set_fields(&mut tx, &auth, id, fields, false).await?;
+    rest::set_changed(
+        &mut tx,
+        &auth,
+        EntityKind::Spool,
+        id,
+        Some(&current.spool),
+        &next,
+        false,
+    )
+    .await?;
     let out = fetch(&mut tx, id).await?;
     tx.commit().await.map_err(db)?;
     Ok(ApiJson(out))
@@ -323,7 +312,12 @@ async fn archive(
         .map_err(db)?;
     if !was_archived {
         let fields = serde_json::Map::from_iter([("archived".to_owned(), Value::Bool(true))]);
-        set_fields(&mut tx, &auth, id, fields, false).await?;
+        let body = OpBody::EntitySet(EntitySet {
+            entity: EntityKind::Spool,
+            id,
+            fields,
+        });
+        rest::apply(&mut tx, &auth, body, false).await?;
     }
     tx.commit().await.map_err(db)?;
     Ok(StatusCode::NO_CONTENT)
@@ -341,11 +335,18 @@ pub struct UsageRow {
     pub reason: String,
     pub job_id: Option<Uuid>,
     pub user_id: Option<Uuid>,
+    /// The printer that reported it through the Spoolman API (its name then, and the
+    /// printer when its token names one).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub printer_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub printer_id: Option<Uuid>,
     #[serde(with = "time::serde::rfc3339")]
     pub at: OffsetDateTime,
 }
 
-const USAGE_COLUMNS: &str = "id, spool_id, used_cg, overshoot_cg, reason, job_id, user_id, at";
+const USAGE_COLUMNS: &str = "id, spool_id, used_cg, overshoot_cg, reason, job_id, user_id, \
+    printer_name, printer_id, at";
 
 pub fn usage_from_row(r: &PgRow) -> UsageRow {
     UsageRow {
@@ -356,6 +357,8 @@ pub fn usage_from_row(r: &PgRow) -> UsageRow {
         reason: r.get("reason"),
         job_id: r.get("job_id"),
         user_id: r.get("user_id"),
+        printer_name: r.get("printer_name"),
+        printer_id: r.get("printer_id"),
         at: r.get("at"),
     }
 }

@@ -6,10 +6,10 @@
 //! printers configured with a spool id go on working.
 //!
 //! All or nothing: every record is read and checked first; one bad record refuses the whole
-//! import with an error per record, and nothing changes. Grams left are set with a weighing
-//! op (`spool.weigh.v1`) through the sync rules, so the ledger explains every gram. Each
-//! filament and spool written is also an `entity.set.v1` ([`publish`]), so devices pull the
-//! imported rows at their next sync.
+//! import with an error per record, and nothing changes. Every change is an op applied with
+//! the sync rules, as the app's are, so devices pull what was imported: filaments and spools
+//! as `entity.set.v1` of their changed fields, grams left as a weighing (`spool.weigh.v1`),
+//! so the ledger explains every gram.
 
 use std::collections::BTreeMap;
 
@@ -20,18 +20,18 @@ use printstall_core::domain::spoolman::{
 };
 use printstall_core::domain::{Centigrams, FilamentId, SpoolId};
 use printstall_core::money::Minor;
-use printstall_core::sync::op::{EntitySet, SpoolWeigh};
+use printstall_core::sync::op::SpoolWeigh;
 use printstall_core::sync::{EntityKind, OpBody};
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
-use sqlx::{PgConnection, Row};
+use serde_json::Value;
+use sqlx::PgConnection;
 use uuid::Uuid;
 
 use super::ids;
-use crate::api::common::label;
 use crate::auth::AuthUser;
 use crate::error::ApiError;
-use crate::sync::push::{Status, apply_server_op, lock_shop};
+use crate::sync::push::lock_shop;
+use crate::sync::rest;
 
 /// Most records of one kind in one import.
 pub const MAX_RECORDS: usize = 20_000;
@@ -425,24 +425,42 @@ pub async fn import(
     let mut ours: BTreeMap<i32, Uuid> = BTreeMap::new();
     for (source, f) in &plan.filaments {
         let existing = ids::imported(conn, "filament", *source).await.map_err(db)?;
-        match existing {
-            Some(id) => {
-                report.filaments_updated += 1;
-                ours.insert(*source, id);
-                if !dry_run {
-                    write_filament(conn, auth, id, f, false, false).await?;
-                }
-            }
-            None => {
-                report.filaments_created += 1;
-                ours.insert(*source, f.id.0);
-                if !dry_run {
-                    write_filament(conn, auth, f.id.0, f, true, false).await?;
-                    ids::assign(conn, auth.shop_id, "filament", f.id.0, *source)
-                        .await
-                        .map_err(db)?;
-                }
-            }
+        let current = match existing {
+            Some(id) => Some(crate::api::filaments::fetch(conn, id).await?.filament),
+            None => None,
+        };
+        // Spoolman has no EAN: the one entered here stays.
+        let next = match &current {
+            Some(c) => Filament {
+                id: c.id,
+                ean: c.ean.clone(),
+                ..f.clone()
+            },
+            None => f.clone(),
+        };
+        ours.insert(*source, next.id.0);
+        if current.is_some() {
+            report.filaments_updated += 1;
+        } else {
+            report.filaments_created += 1;
+        }
+        if dry_run {
+            continue;
+        }
+        rest::set_changed(
+            conn,
+            auth,
+            EntityKind::Filament,
+            next.id.0,
+            current.as_ref(),
+            &next,
+            true,
+        )
+        .await?;
+        if current.is_none() {
+            ids::assign(conn, auth.shop_id, "filament", next.id.0, *source)
+                .await
+                .map_err(db)?;
         }
     }
     for (s, spool, left) in &plan.spools {
@@ -451,26 +469,53 @@ pub async fn import(
             .copied()
             .ok_or_else(|| ApiError::internal("a planned spool lost its filament"))?;
         let existing = ids::imported(conn, "spool", s.id).await.map_err(db)?;
-        let id = match existing {
-            Some(id) => {
-                report.spools_updated += 1;
-                id
-            }
-            None => {
-                report.spools_created += 1;
-                spool.id.0
-            }
-        };
+        if existing.is_some() {
+            report.spools_updated += 1;
+        } else {
+            report.spools_created += 1;
+        }
         if dry_run {
             continue;
         }
-        let current_left = write_spool(conn, auth, id, filament, spool, existing.is_none()).await?;
-        if existing.is_none() {
+        let current = match existing {
+            Some(id) => Some(crate::api::spools::fetch(conn, id).await?.spool),
+            None => None,
+        };
+        // What Spoolman does not have (purchase date, NFC tag) and the barcode stay as
+        // they are here; a new spool's barcode is its Spoolman QR payload.
+        let next = match &current {
+            Some(c) => Spool {
+                id: c.id,
+                filament_id: FilamentId(filament),
+                purchase_date: c.purchase_date,
+                barcode: c.barcode.clone(),
+                nfc_tag_id: c.nfc_tag_id.clone(),
+                ..spool.clone()
+            },
+            None => Spool {
+                filament_id: FilamentId(filament),
+                ..spool.clone()
+            },
+        };
+        let id = next.id.0;
+        // A new spool starts full; a changed initial weight moves grams left with it.
+        rest::set_changed(
+            conn,
+            auth,
+            EntityKind::Spool,
+            id,
+            current.as_ref(),
+            &next,
+            true,
+        )
+        .await?;
+        if current.is_none() {
             ids::assign(conn, auth.shop_id, "spool", id, s.id)
                 .await
                 .map_err(db)?;
         }
-        if current_left != left.0 {
+        let current_left = crate::api::spools::fetch(conn, id).await?.left_cg;
+        if current_left != *left {
             // Grams left as Spoolman has them: a weighing (a count that later uses add to).
             let empty = spool.empty_spool_cg.unwrap_or(Centigrams::ZERO);
             let body = OpBody::SpoolWeigh(SpoolWeigh {
@@ -479,181 +524,18 @@ pub async fn import(
                 empty_spool_cg: empty,
                 note: Some(format!("imported from Spoolman (spool {})", s.id)),
             });
-            let done = apply_server_op(conn, auth, body).await?;
-            if done.answer.status == Status::Rejected {
-                return Err(ApiError::Conflict(format!(
-                    "spool {}: {}",
-                    s.id,
-                    done.answer.reason.unwrap_or_default()
-                )));
-            }
+            rest::apply(conn, auth, body, true)
+                .await
+                .map_err(|e| match e {
+                    ApiError::Conflict(m) => ApiError::Conflict(format!("spool {}: {m}", s.id)),
+                    other => other,
+                })?;
         }
     }
     if !dry_run {
         ids::ensure(conn, auth.shop_id).await.map_err(db)?;
     }
     Ok(report)
-}
-
-/// The fields of an imported row for an `entity.set.v1` (its id left out; a new row's
-/// empty fields too, an updated row's cleared ones kept as `null`).
-pub(crate) fn row_fields<T: Serialize>(
-    row: &T,
-    insert: bool,
-) -> Result<Map<String, Value>, ApiError> {
-    let Ok(Value::Object(mut fields)) = serde_json::to_value(row) else {
-        return Err(ApiError::internal("an imported row is not a JSON object"));
-    };
-    fields.remove("id");
-    if insert {
-        fields.retain(|_, v| !v.is_null());
-    }
-    Ok(fields)
-}
-
-/// Sends an imported row to devices: an `entity.set.v1` applied with the sync rules in the
-/// import's transaction (the REST row is already written; the projection writes the same
-/// values). A refusal refuses the import.
-pub(crate) async fn publish(
-    conn: &mut PgConnection,
-    auth: &AuthUser,
-    entity: EntityKind,
-    id: Uuid,
-    fields: Map<String, Value>,
-) -> Result<(), ApiError> {
-    let body = OpBody::EntitySet(EntitySet { entity, id, fields });
-    let done = apply_server_op(conn, auth, body).await?;
-    if done.answer.status == Status::Rejected {
-        return Err(ApiError::Conflict(format!(
-            "{} {id}: {}",
-            entity.label(),
-            done.answer.reason.unwrap_or_default()
-        )));
-    }
-    Ok(())
-}
-
-/// Inserts the filament `id` or updates its columns, and publishes it to devices; `with_ean`
-/// also sets the EAN (a Spoolman import has none and keeps the one entered here).
-pub(crate) async fn write_filament(
-    conn: &mut PgConnection,
-    auth: &AuthUser,
-    id: Uuid,
-    f: &Filament,
-    insert: bool,
-    with_ean: bool,
-) -> Result<(), ApiError> {
-    let sql = if insert {
-        r#"insert into filament (id, shop_id, brand, material, colour_name, colour_hex,
-                                 multi_hexes, diameter, density_mg_cm3, net_weight_cg,
-                                 empty_spool_cg, price_per_spool, nozzle_temp_c, bed_temp_c,
-                                 article_number, ean)
-           values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15,
-                   case when $17 then $16 end)"#
-    } else {
-        r#"update filament set brand = $3, material = $4, colour_name = $5, colour_hex = $6,
-                  multi_hexes = $7, diameter = $8, density_mg_cm3 = $9, net_weight_cg = $10,
-                  empty_spool_cg = $11, price_per_spool = $12, nozzle_temp_c = $13,
-                  bed_temp_c = $14, article_number = $15,
-                  ean = case when $17 then $16 else ean end, updated_at = now()
-           where id = $1 and shop_id = $2"#
-    };
-    sqlx::query(sql)
-        .bind(id)
-        .bind(auth.shop_id)
-        .bind(f.brand.trim())
-        .bind(label(&f.material)?)
-        .bind(f.colour.name.trim())
-        .bind(&f.colour.hex)
-        .bind(&f.colour.multi_hexes)
-        .bind(label(&f.diameter)?)
-        .bind(i32::try_from(f.density_mg_cm3).unwrap_or(i32::MAX))
-        .bind(f.net_weight_cg.0)
-        .bind(f.empty_spool_cg.map(|c| c.0))
-        .bind(f.price_per_spool.map(|p| p.0))
-        .bind(f.nozzle_temp_c.map(i32::from))
-        .bind(f.bed_temp_c.map(i32::from))
-        .bind(&f.article_number)
-        .bind(&f.ean)
-        .bind(with_ean)
-        .execute(&mut *conn)
-        .await
-        .map_err(crate::api::common::db)?;
-    let mut fields = row_fields(f, insert)?;
-    if !with_ean {
-        fields.remove("ean");
-    }
-    publish(conn, auth, EntityKind::Filament, id, fields).await
-}
-
-/// Inserts or updates the spool's descriptive columns and publishes them to devices; returns
-/// its grams left now. A new spool starts full (its level is then set by a weighing op).
-async fn write_spool(
-    conn: &mut PgConnection,
-    auth: &AuthUser,
-    id: Uuid,
-    filament: Uuid,
-    s: &Spool,
-    insert: bool,
-) -> Result<i64, ApiError> {
-    let db = crate::api::common::db;
-    // What devices get: the columns written here (not the dates and tags Spoolman lacks).
-    let mut fields = row_fields(s, insert)?;
-    fields.insert("filament_id".into(), Value::String(filament.to_string()));
-    for kept in ["purchase_date", "nfc_tag_id"] {
-        fields.remove(kept);
-    }
-    if !insert {
-        // An update keeps the barcode entered here.
-        fields.remove("barcode");
-    }
-    if insert {
-        sqlx::query(
-            r#"insert into spool (id, shop_id, filament_id, initial_net_cg, left_cg, empty_spool_cg,
-                                  price_paid, location, lot_number, barcode, archived)
-               values ($1, $2, $3, $4, $4, $5, $6, $7, $8, $9, $10)"#,
-        )
-        .bind(id)
-        .bind(auth.shop_id)
-        .bind(filament)
-        .bind(s.initial_net_cg.0)
-        .bind(s.empty_spool_cg.map(|c| c.0))
-        .bind(s.price_paid.map(|p| p.0))
-        .bind(&s.location)
-        .bind(&s.lot_number)
-        .bind(&s.barcode)
-        .bind(s.archived)
-        .execute(&mut *conn)
-        .await
-        .map_err(db)?;
-        publish(conn, auth, EntityKind::Spool, id, fields).await?;
-        return Ok(s.initial_net_cg.0);
-    }
-    // A changed initial weight moves grams left by the same amount (as the REST API does);
-    // the weighing that follows sets them to Spoolman's figure.
-    let row = sqlx::query(
-        r#"update spool set filament_id = $3,
-                  left_cg = greatest(0, left_cg + ($4 - initial_net_cg)),
-                  initial_net_cg = $4, empty_spool_cg = $5, price_paid = $6,
-                  location = $7, lot_number = $8, archived = $9, updated_at = now()
-           where id = $1 and shop_id = $2
-           returning left_cg"#,
-    )
-    .bind(id)
-    .bind(auth.shop_id)
-    .bind(filament)
-    .bind(s.initial_net_cg.0)
-    .bind(s.empty_spool_cg.map(|c| c.0))
-    .bind(s.price_paid.map(|p| p.0))
-    .bind(&s.location)
-    .bind(&s.lot_number)
-    .bind(s.archived)
-    .fetch_one(&mut *conn)
-    .await
-    .map_err(db)?;
-    let left = row.get("left_cg");
-    publish(conn, auth, EntityKind::Spool, id, fields).await?;
-    Ok(left)
 }
 
 /// The body of `POST /imports/spoolman`.

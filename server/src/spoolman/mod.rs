@@ -9,9 +9,11 @@
 //! token there). A printer token ([`crate::api::printer_tokens`]) is accepted as
 //! `Authorization: Bearer`, in that path, or as `?token=`.
 //!
-//! A reported use is an op (`spool.use.v1`, reason `print`, the printer's name in its note)
-//! applied with the sync rules ([`crate::sync::push::apply_server_op`]), so it lands in the
-//! same ledger as the app's uses and an offline phone's ops add to it, never double it.
+//! A reported use is an op (`spool.use.v1`, reason `print`) of the printer's own device
+//! ([`printer_device_id`], registered to the shop and named after the printer) applied with
+//! the sync rules ([`crate::sync::push::apply_server_op_as`]), so it lands in the same ledger
+//! as the app's uses, with the printer in its columns, and an offline phone's ops add to it,
+//! never double it.
 //! Spoolman's integer ids are kept per shop in `spoolman_id` ([`ids`]).
 
 pub mod feed;
@@ -44,7 +46,7 @@ use crate::api::ApiState;
 use crate::auth::{AuthUser, tokens};
 use crate::error::ApiError;
 use crate::sync::events::Hub;
-use crate::sync::push::{Status, apply_server_op, lock_shop};
+use crate::sync::push::{Status, apply_server_op_as, lock_shop};
 
 /// What the Spoolman handlers reach.
 #[derive(Clone)]
@@ -160,12 +162,51 @@ pub type SmResult<T> = Result<T, SmError>;
 
 /// The printer a request comes from: its token's shop, the owner who made the token (ops
 /// are recorded in their name, with the seller's rights: a printer may record uses and
-/// weighings, nothing else), and the printer's name.
+/// weighings, nothing else), the printer's name and its device.
 #[derive(Debug, Clone)]
 pub struct Printer {
     pub token_id: Uuid,
     pub name: String,
     pub user: AuthUser,
+    /// The device its ops are made on ([`printer_device_id`]).
+    pub device: Uuid,
+}
+
+/// The device of a printer token: derived from the token's id, so every server process
+/// finds the same one; a UUIDv8, which no push may claim (see `sync::push`).
+pub fn printer_device_id(token_id: Uuid) -> Uuid {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    h.update(b"printstall:printer-device:v1:");
+    h.update(token_id.as_bytes());
+    let digest = h.finalize();
+    let mut bytes = [0u8; 16];
+    bytes.copy_from_slice(&digest[..16]);
+    uuid::Builder::from_custom_bytes(bytes).into_uuid()
+}
+
+/// Registers the device of a printer token (once; named after the printer) to the shop
+/// and the member who made the token, in `conn`'s transaction for that shop.
+pub async fn register_printer_device(
+    conn: &mut sqlx::PgConnection,
+    shop: Uuid,
+    user: Uuid,
+    token_id: Uuid,
+    name: &str,
+) -> Result<Uuid, sqlx::Error> {
+    let device = printer_device_id(token_id);
+    sqlx::query(
+        r#"insert into device (id, shop_id, user_id, name, printer_token_id)
+           values ($1, $2, $3, $4, $5) on conflict (id) do nothing"#,
+    )
+    .bind(device)
+    .bind(shop)
+    .bind(user)
+    .bind(name.trim())
+    .bind(token_id)
+    .execute(&mut *conn)
+    .await?;
+    Ok(device)
 }
 
 #[derive(Debug, Deserialize)]
@@ -230,6 +271,7 @@ impl FromRequestParts<SpoolmanState> for Printer {
             // A printer token is not a sign-in session.
             session_id: None,
         };
+        let (token_id, name): (Uuid, String) = (row.get("id"), row.get("name"));
         // The member who made the token must still belong to the shop.
         let mut tx = crate::tenancy::begin(&state.api.app, user.shop_id, user.user_id).await?;
         let member: Option<i32> =
@@ -238,14 +280,18 @@ impl FromRequestParts<SpoolmanState> for Printer {
                 .bind(user.user_id)
                 .fetch_optional(&mut *tx)
                 .await?;
-        tx.commit().await?;
         if member.is_none() {
             return Err(unauthorized());
         }
+        // Tokens made before printers had devices get theirs here.
+        let device =
+            register_printer_device(&mut tx, user.shop_id, user.user_id, token_id, &name).await?;
+        tx.commit().await?;
         Ok(Printer {
-            token_id: row.get("id"),
-            name: row.get("name"),
+            token_id,
+            name,
             user,
+            device,
         })
     }
 }
@@ -405,11 +451,21 @@ async fn spool(
     let mut tx = begin(&st, &p).await?;
     let found = model::load_spools(&mut tx, Some(n)).await?;
     tx.commit().await?;
+    one(found, "spool", n)
+}
+
+/// The one record a `/{kind}/{id}` request asks for, or Spoolman's 404.
+fn one<T: serde::Serialize>(found: Vec<T>, what: &str, n: i64) -> SmResult<Response> {
     found
         .into_iter()
         .next()
-        .map(|s| Json(s).into_response())
-        .ok_or_else(|| SmError::no_spool(n))
+        .map(|x| Json(x).into_response())
+        .ok_or_else(|| {
+            SmError::new(
+                StatusCode::NOT_FOUND,
+                format!("No {what} with ID {n} found."),
+            )
+        })
 }
 
 async fn filaments(
@@ -439,16 +495,7 @@ async fn filament(
     let mut tx = begin(&st, &p).await?;
     let found = model::load_filaments(&mut tx, Some(n)).await?;
     tx.commit().await?;
-    found
-        .into_iter()
-        .next()
-        .map(|f| Json(f).into_response())
-        .ok_or_else(|| {
-            SmError::new(
-                StatusCode::NOT_FOUND,
-                format!("No filament with ID {n} found."),
-            )
-        })
+    one(found, "filament", n)
 }
 
 async fn vendors(
@@ -474,16 +521,7 @@ async fn vendor(
     let mut tx = begin(&st, &p).await?;
     let found = model::load_vendors(&mut tx, Some(n)).await?;
     tx.commit().await?;
-    found
-        .into_iter()
-        .next()
-        .map(|v| Json(v).into_response())
-        .ok_or_else(|| {
-            SmError::new(
-                StatusCode::NOT_FOUND,
-                format!("No vendor with ID {n} found."),
-            )
-        })
+    one(found, "vendor", n)
 }
 
 async fn feed_all(
@@ -502,6 +540,39 @@ async fn begin(st: &SpoolmanState, p: &Printer) -> SmResult<crate::api::common::
     let mut tx = crate::tenancy::begin(&st.api.app, p.user.shop_id, p.user.user_id).await?;
     ids::ensure(&mut tx, p.user.shop_id).await?;
     Ok(tx)
+}
+
+/// A write's transaction, queued behind the shop's other writers (before the carry is
+/// read), and the spool numbered `n`: its id, filament diameter and density, and its
+/// empty-spool weight (its own, else its filament's).
+async fn begin_write(
+    st: &SpoolmanState,
+    p: &Printer,
+    n: i64,
+) -> SmResult<(crate::api::common::Tx, sqlx::postgres::PgRow)> {
+    let mut tx = crate::tenancy::begin(&st.api.app, p.user.shop_id, p.user.user_id).await?;
+    lock_shop(&mut tx, p.user.shop_id).await?;
+    ids::ensure(&mut tx, p.user.shop_id).await?;
+    let row = sqlx::query(
+        r#"select s.id, f.diameter, f.density_mg_cm3,
+                  coalesce(s.empty_spool_cg, f.empty_spool_cg) as empty_cg
+           from spool s
+           join filament f on f.id = s.filament_id
+           join spoolman_id i on i.kind = 'spool' and i.ref_id = s.id
+           where i.num = $1"#,
+    )
+    .bind(i32::try_from(n).unwrap_or(i32::MAX))
+    .fetch_optional(&mut *tx)
+    .await?
+    .ok_or_else(|| SmError::no_spool(n))?;
+    Ok((tx, row))
+}
+
+/// A write's answer: the spool as it is now; commits.
+async fn answer(mut tx: crate::api::common::Tx, n: i64) -> SmResult<Response> {
+    let found = model::load_spools(&mut tx, Some(n)).await?;
+    tx.commit().await?;
+    one(found, "spool", n)
 }
 
 /// `PUT /spool/{id}/use` body.
@@ -529,20 +600,7 @@ async fn use_spool(
     let n = num(&id)?;
     let input: UseIn = serde_json::from_slice(&body)
         .map_err(|e| SmError::bad(format!("the body is not a use ({e}); send {{\"use_weight\": grams}} or {{\"use_length\": millimetres}}")))?;
-    let mut tx = crate::tenancy::begin(&st.api.app, p.user.shop_id, p.user.user_id).await?;
-    // Queue behind the shop's other writers before reading the carry.
-    lock_shop(&mut tx, p.user.shop_id).await?;
-    ids::ensure(&mut tx, p.user.shop_id).await?;
-    let row = sqlx::query(
-        r#"select s.id, f.diameter, f.density_mg_cm3 from spool s
-           join filament f on f.id = s.filament_id
-           join spoolman_id i on i.kind = 'spool' and i.ref_id = s.id
-           where i.num = $1"#,
-    )
-    .bind(i32::try_from(n).unwrap_or(i32::MAX))
-    .fetch_optional(&mut *tx)
-    .await?
-    .ok_or_else(|| SmError::no_spool(n))?;
+    let (mut tx, row) = begin_write(&st, &p, n).await?;
     let spool_id: Uuid = row.get("id");
     let grams = match (input.use_weight, input.use_length) {
         (Some(_), Some(_)) => {
@@ -608,13 +666,7 @@ async fn use_spool(
         });
         apply(&mut tx, &p, body).await?;
     }
-    let out = model::load_spools(&mut tx, Some(n))
-        .await?
-        .into_iter()
-        .next()
-        .ok_or_else(|| SmError::no_spool(n))?;
-    tx.commit().await?;
-    Ok(Json(out).into_response())
+    answer(tx, n).await
 }
 
 /// The note of a printer's op: who reported it.
@@ -623,7 +675,7 @@ pub fn printer_note(name: &str) -> String {
 }
 
 async fn apply(tx: &mut crate::api::common::Tx, p: &Printer, body: OpBody) -> SmResult<()> {
-    let done = apply_server_op(tx, &p.user, body).await?;
+    let done = apply_server_op_as(tx, &p.user, p.device, body).await?;
     if done.answer.status == Status::Rejected {
         return Err(SmError::bad(
             done.answer
@@ -656,19 +708,7 @@ async fn measure(
     let gross = sm::centigrams_from_grams(input.weight)
         .filter(|g| g.0 >= 0)
         .ok_or_else(|| SmError::bad(format!("a weight of {} g is not possible", input.weight)))?;
-    let mut tx = crate::tenancy::begin(&st.api.app, p.user.shop_id, p.user.user_id).await?;
-    lock_shop(&mut tx, p.user.shop_id).await?;
-    ids::ensure(&mut tx, p.user.shop_id).await?;
-    let row = sqlx::query(
-        r#"select s.id, coalesce(s.empty_spool_cg, f.empty_spool_cg) as empty_cg from spool s
-           join filament f on f.id = s.filament_id
-           join spoolman_id i on i.kind = 'spool' and i.ref_id = s.id
-           where i.num = $1"#,
-    )
-    .bind(i32::try_from(n).unwrap_or(i32::MAX))
-    .fetch_optional(&mut *tx)
-    .await?
-    .ok_or_else(|| SmError::no_spool(n))?;
+    let (mut tx, row) = begin_write(&st, &p, n).await?;
     let empty: Option<i64> = row.get("empty_cg");
     let empty = empty.ok_or_else(|| {
         SmError::bad("the empty-spool weight of this spool is unknown; set it on the spool or its filament in PrintStall")
@@ -683,11 +723,5 @@ async fn measure(
         return Err(SmError::bad(e.to_string()));
     }
     apply(&mut tx, &p, body).await?;
-    let out = model::load_spools(&mut tx, Some(n))
-        .await?
-        .into_iter()
-        .next()
-        .ok_or_else(|| SmError::no_spool(n))?;
-    tx.commit().await?;
-    Ok(Json(out).into_response())
+    answer(tx, n).await
 }

@@ -1,7 +1,8 @@
 //! Keeps the REST tables in step with an applied op, in the push's transaction: stock
 //! levels and their ledger, sales and their lines, spool grams and their ledger, and the
-//! descriptive columns of products, filaments and spools, print job statuses (the replay of
-//! the job's steps) and event stock plans.
+//! descriptive columns of products, filaments, spools, printers, print jobs and market
+//! events (rows made on a phone are inserted once complete), print job statuses (the replay
+//! of the job's steps) and event stock plans.
 //!
 //! The merge cells (`sync_cell`) are the truth for sync; these tables are what the REST API
 //! and reports read. A row the REST tables cannot hold (a product made on a phone before it
@@ -344,10 +345,19 @@ async fn spool_move(
         return Ok(None);
     }
     let id = Uuid::now_v7();
+    // An op of a printer's device (the Spoolman API) names the printer on its row.
     sqlx::query(
-        r#"insert into spool_usage (id, shop_id, spool_id, used_cg, overshoot_cg, reason, job_id,
-                                    user_id)
-           values ($1, $2, $3, $4, $5, $6, (select id from print_job where id = $7), $8)"#,
+        r#"with printer_of as (
+               select t.id, t.printer_id, coalesce(p.name, t.name) as name
+               from device d join printer_token t on t.id = d.printer_token_id
+               left join printer p on p.id = t.printer_id
+               where d.id = $9
+           )
+           insert into spool_usage (id, shop_id, spool_id, used_cg, overshoot_cg, reason, job_id,
+                                    user_id, printer_token_id, printer_id, printer_name)
+           values ($1, $2, $3, $4, $5, $6, (select id from print_job where id = $7), $8,
+                   (select id from printer_of), (select printer_id from printer_of),
+                   (select name from printer_of))"#,
     )
     .bind(id)
     .bind(user.shop_id)
@@ -357,6 +367,7 @@ async fn spool_move(
     .bind(reason)
     .bind(job_id)
     .bind(user.user_id)
+    .bind(op.device_id.0)
     .execute(&mut *conn)
     .await?;
     Ok(Some(id))
@@ -494,9 +505,56 @@ fn columns(kind: EntityKind) -> Option<(&'static str, &'static [&'static str])> 
                 "archived",
             ],
         )),
+        EntityKind::Printer => Some((
+            "printer",
+            &[
+                "name",
+                "model",
+                "nozzle_um",
+                // From the `build_volume` field, see `flatten_build_volume`.
+                "build_x_mm",
+                "build_y_mm",
+                "build_z_mm",
+                "notes",
+                "loaded_spool_id",
+            ],
+        )),
+        // The status is not a field: it is the replay of the job's steps (`job_status`).
+        EntityKind::PrintJob => Some((
+            "print_job",
+            &[
+                "variant_id",
+                "units",
+                "plates",
+                "printer_id",
+                "priority",
+                "position",
+                "event_id",
+                "notes",
+            ],
+        )),
+        EntityKind::MarketEvent => Some((
+            "market_event",
+            &[
+                "name",
+                "starts_on",
+                "ends_on",
+                "location",
+                "booth_fee",
+                "theme_tags",
+                "notes",
+            ],
+        )),
         _ => None,
     }
 }
+
+/// The `entity.set.v1` fields that are objects, and the columns each is flattened into
+/// (see `flatten_nested`).
+const NESTED: &[(&str, &[&str])] = &[
+    ("colour", &["colour_name", "colour_hex", "multi_hexes"]),
+    ("build_volume", &["build_x_mm", "build_y_mm", "build_z_mm"]),
+];
 
 /// Copies the merged values (last writer wins, not the op's own values) of the fields the
 /// op set into the row's columns; makes the product or spool row when it is new and
@@ -516,13 +574,13 @@ async fn descriptive<'a>(
         return Ok(());
     };
     let mut merged = cell.values();
-    flatten_colour(&mut merged);
+    flatten_nested(&mut merged);
     let cols: Vec<&str> = set
-        .flat_map(|f| match f.as_str() {
-            "colour" => vec!["colour_name", "colour_hex", "multi_hexes"],
-            f => allowed
+        .flat_map(|f| match NESTED.iter().find(|(n, _)| *n == f.as_str()) {
+            Some((_, cols)) => cols.to_vec(),
+            None => allowed
                 .iter()
-                .find(|c| **c == f)
+                .find(|c| **c == f.as_str())
                 .copied()
                 .into_iter()
                 .collect(),
@@ -568,12 +626,7 @@ async fn descriptive<'a>(
     if let Some((initial, left)) = spool_before {
         align_spool(conn, user, id, initial, left, state).await?;
     }
-    if found.is_some()
-        || !matches!(
-            kind,
-            EntityKind::Product | EntityKind::Spool | EntityKind::Filament
-        )
-    {
+    if found.is_some() {
         return Ok(());
     }
     // A new row: every known column, plus the level the cells hold.
@@ -593,15 +646,26 @@ async fn descriptive<'a>(
             "density_mg_cm3",
             "net_weight_cg",
         ],
-        _ => &["filament_id", "initial_net_cg"],
+        EntityKind::Spool => &["filament_id", "initial_net_cg"],
+        EntityKind::Printer => &["name"],
+        EntityKind::PrintJob => &["variant_id", "units", "plates"],
+        EntityKind::MarketEvent => &["name", "starts_on", "ends_on"],
+        // The shop's row is made when the shop is.
+        _ => return Ok(()),
     };
     if required.iter().any(|c| !all.contains_key(*c)) {
         return Ok(());
     }
     let on_hand = state.on_hand(ProductId(id));
-    if kind == EntityKind::Spool {
-        let level = state.spool_level(SpoolId(id));
-        all.insert("left_cg".into(), Value::from(level.left_cg.0));
+    match kind {
+        EntityKind::Spool => {
+            let level = state.spool_level(SpoolId(id));
+            all.insert("left_cg".into(), Value::from(level.left_cg.0));
+        }
+        EntityKind::PrintJob => {
+            all.insert("created_by".into(), Value::from(user.user_id.to_string()));
+        }
+        _ => {}
     }
     let cols: Vec<String> = all.keys().cloned().collect();
     let sql = format!(
@@ -639,7 +703,29 @@ async fn descriptive<'a>(
         .execute(&mut *conn)
         .await?;
     }
+    if inserted > 0 && kind == EntityKind::PrintJob {
+        // Steps merged before the row existed (a phone started the job it just made).
+        job_status(conn, PrintJobId(id), state).await?;
+    }
     Ok(())
+}
+
+/// The object fields that are several columns: a filament's `colour` and a printer's
+/// `build_volume`.
+fn flatten_nested(merged: &mut Map<String, Value>) {
+    flatten_colour(merged);
+    if let Some(bv) = merged.get("build_volume").cloned() {
+        for (field, column) in [
+            ("x_mm", "build_x_mm"),
+            ("y_mm", "build_y_mm"),
+            ("z_mm", "build_z_mm"),
+        ] {
+            merged.insert(
+                column.to_owned(),
+                bv.get(field).cloned().unwrap_or(Value::Null),
+            );
+        }
+    }
 }
 
 /// A filament's `colour` field is three columns: its name, hex and other hexes.
@@ -709,21 +795,24 @@ async fn lifecycle(
     state: &State,
 ) -> Result<(), sqlx::Error> {
     let deleted = state.entity_cell(kind, id).is_some_and(|c| c.is_deleted());
-    let sql = match kind {
-        EntityKind::Product | EntityKind::Filament => {
-            let table = if kind == EntityKind::Product {
-                "product"
-            } else {
-                "filament"
-            };
-            format!(
-                "update {table} set archived_at = case when $2 then coalesce(archived_at, now()) end, updated_at = now() where id = $1"
-            )
-        }
-        EntityKind::Spool => {
-            "update spool set archived = $2, updated_at = now() where id = $1".to_owned()
-        }
+    // A deleted row is archived (what refers to it keeps doing so); a print job has no
+    // archive (the phone cancels it), nor has the shop.
+    let table = match kind {
+        EntityKind::Product => "product",
+        EntityKind::Filament => "filament",
+        EntityKind::Model => "model",
+        EntityKind::Variant => "model_variant",
+        EntityKind::Printer => "printer",
+        EntityKind::MarketEvent => "market_event",
+        EntityKind::Spool => "spool",
         _ => return Ok(()),
+    };
+    let sql = if kind == EntityKind::Spool {
+        "update spool set archived = $2, updated_at = now() where id = $1".to_owned()
+    } else {
+        format!(
+            "update {table} set archived_at = case when $2 then coalesce(archived_at, now()) end, updated_at = now() where id = $1"
+        )
     };
     sqlx::query(&sql)
         .bind(id)

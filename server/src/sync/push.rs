@@ -341,8 +341,20 @@ pub async fn apply_server_op(
     user: &AuthUser,
     body: printstall_core::sync::OpBody,
 ) -> SyncResult<ServerApplied> {
-    let version = take_version(conn, user.shop_id).await?;
     let device = server_device_id(user.shop_id, user.user_id);
+    apply_server_op_as(conn, user, device, body).await
+}
+
+/// [`apply_server_op`] for another server-made device of the member (a printer's, see
+/// `crate::spoolman`): a UUIDv8 no push may claim, registered to `user` (by the caller,
+/// with its name, or here).
+pub async fn apply_server_op_as(
+    conn: &mut PgConnection,
+    user: &AuthUser,
+    device: Uuid,
+    body: printstall_core::sync::OpBody,
+) -> SyncResult<ServerApplied> {
+    let version = take_version(conn, user.shop_id).await?;
     register_device(conn, user, device).await?;
     // Read under the shop's version lock: the device's ops are numbered and stamped in order.
     let last: Option<(i64, Option<String>)> = sqlx::query_as(
