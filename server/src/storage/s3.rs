@@ -115,6 +115,65 @@ impl S3Store {
         Ok(data.into_bytes())
     }
 
+    pub async fn size(&self, key: &ObjectKey) -> Result<u64, StorageError> {
+        let answer = self
+            .client
+            .head_object()
+            .bucket(&self.bucket)
+            .key(key.as_str())
+            .send()
+            .await;
+        match answer {
+            Ok(head) => Ok(u64::try_from(head.content_length().unwrap_or(0)).unwrap_or(0)),
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_not_found()) => {
+                Err(StorageError::NotFound(key.to_string()))
+            }
+            Err(e) => Err(refused(e)),
+        }
+    }
+
+    /// A `GET` with a `Range` header; past the end of the object there are no bytes.
+    pub async fn read_range(
+        &self,
+        key: &ObjectKey,
+        offset: u64,
+        len: u64,
+    ) -> Result<Bytes, StorageError> {
+        let last = offset.saturating_add(len - 1);
+        let answer = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key.as_str())
+            .range(format!("bytes={offset}-{last}"))
+            .send()
+            .await;
+        let object = match answer {
+            Ok(object) => object,
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => {
+                return Err(StorageError::NotFound(key.to_string()));
+            }
+            Err(e) if e.raw_response().is_some_and(|r| r.status().as_u16() == 416) => {
+                return Ok(Bytes::new());
+            }
+            Err(e) => return Err(refused(e)),
+        };
+        if offset > 0 && object.content_range().is_none() {
+            return Err(StorageError::Refused(format!(
+                "the store ignored the Range header of a read of {key} at {offset}"
+            )));
+        }
+        // Never more than asked, whatever the store sends.
+        let mut body = object.body.into_async_read();
+        let mut data = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
+        tokio::io::AsyncReadExt::read_to_end(
+            &mut tokio::io::AsyncReadExt::take(&mut body, len),
+            &mut data,
+        )
+        .await?;
+        Ok(Bytes::from(data))
+    }
+
     pub async fn open(&self, key: &ObjectKey) -> Result<super::ObjectReader, StorageError> {
         let answer = self
             .client
