@@ -190,6 +190,9 @@ def report(work, root):
                                 r["p99_ms"] < 25, f"{r['p99_ms']:.1f} ms"))
         errors = sum(r["errors"] for r in api["runs"])
         budgets.append(("API under load: zero errors", errors == 0, f"{errors} errors"))
+    upload = json.loads((work / "upload.json").read_text()) if (work / "upload.json").exists() else previous.get("upload")
+    if upload:
+        figures["upload"] = upload
     if sync:
         ops_s = sync["push_ops_per_s"]["median"]
         budgets.append(("sync push at least 5,000 ops/s (10,000 ops, batches of 500)", ops_s >= 5000,
@@ -240,6 +243,25 @@ def report(work, root):
         lines += ["", f"Peak RSS of the server through the load test: "
                   f"{api['server_peak_rss_kb'] / 1024:.1f} MiB. Each run is one 20 s window, so the "
                   "figures have no spread; wrk's own percentiles are over every request in it.", ""]
+    if upload:
+        def mib(vals):
+            vals = [v / 1024 for v in vals]
+            return f"{statistics.median(vals):.0f} MiB | {min(vals):.0f}–{max(vals):.0f} MiB"
+        def secs(vals):
+            return f"{statistics.median(vals):.2f} s | {min(vals):.2f}–{max(vals):.2f} s"
+        runs = upload["runs"]
+        lines += [f"## Server memory while a {upload['bytes'] / 1e6:.0f} MB G-code is uploaded "
+                  f"({len(runs)} uploads, local store, release server)", "",
+                  "Multipart PUTs of 8 MiB through the local store's signed URLs, then the completion: "
+                  "the server streams the object for its size and SHA-256 and reads the metadata "
+                  "through ranged reads (head and tail only). VmRSS sampled every 5 ms.", "",
+                  "| figure | median | range |", "|---|---:|---:|",
+                  f"| peak RSS during the PUTs | {mib([r['peak_rss_put_kb'] for r in runs])} |",
+                  f"| peak RSS during the completion | {mib([r['peak_rss_complete_kb'] for r in runs])} |",
+                  f"| PUTs, all parts | {secs([r['put_s'] for r in runs])} |",
+                  f"| completion (hash + metadata + thumbnails) | {secs([r['complete_s'] for r in runs])} |",
+                  "", f"Resident before the first upload: {upload['baseline_rss_kb'] / 1024:.0f} MiB; "
+                  f"the process's peak (VmHWM) after all: {upload['server_peak_rss_kb'] / 1024:.0f} MiB.", ""]
     lines += ["## The web app bundle", "", "| file | bytes | gzipped |", "|---|---:|---:|"]
     lines += [f"| {n} | {s['bytes']:,} | {s['gzip_bytes']:,} |" for n, s in sizes.items()]
     if sync:
