@@ -15,20 +15,16 @@ the resident memory before the first upload, and the process's own peak (VmHWM) 
 import hashlib
 import json
 import os
-import shutil
-import signal
-import subprocess
 import sys
-import tempfile
 import threading
 import time
 import urllib.request
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_api import call, free_port, peak_rss_kb, wait_ready  # noqa: E402
+from bench_api import call, peak_rss_kb, register, start_server, stop_server, wait_ready  # noqa: E402
 
-RUNS = 3
+RUNS = int(os.environ.get("BENCH_UPLOAD_RUNS", "3"))
 
 
 def rss_kb(pid):
@@ -66,22 +62,10 @@ def put(url, data):
 def main(binary, pwa_dir, path, out_json):
     data = Path(path).read_bytes()
     sha = hashlib.sha256(data).hexdigest()
-    work = tempfile.mkdtemp(prefix="printstall-bench-upload-")
-    os.chmod(work, 0o755)  # the embedded cluster runs as the postgres user
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_URL", "S3_"))}
-    env.update(PORT=str(port), HOST="127.0.0.1", PRINTSTALL_DATA_DIR=str(Path(work) / "data"),
-               PRINTSTALL_PWA_DIR=pwa_dir, RUST_LOG="warn",
-               PRINTSTALL_REQUESTS_PER_MINUTE_USER="0", PRINTSTALL_REQUESTS_PER_MINUTE_SHOP="0")
-    server = subprocess.Popen([binary, "serve"], env=env, stdout=subprocess.DEVNULL,
-                              stderr=open(Path(work) / "server.log", "w"))
+    server, base, work = start_server(binary, pwa_dir, "upload")
     try:
         wait_ready(base, server)
-        token = call(base, "POST", "/api/v1/auth/register", {
-            "email": "upload@example.com", "display_name": "Bench", "password": "benchmark password",
-            "shop": {"name": "Bench stall", "currency": "EUR", "time_zone": "Europe/Berlin",
-                     "tax_rate_bp": 1900}})["access_token"]
+        token = register(base, "upload@example.com")
         filament = call(base, "POST", "/api/v1/filaments", {
             "brand": "Prusament", "material": "pla", "colour": {"name": "Orange", "hex": "#ff8000"},
             "diameter": "1.75", "density_mg_cm3": 1240, "net_weight_cg": 100000,
@@ -119,13 +103,7 @@ def main(binary, pwa_dir, path, out_json):
                   "baseline_rss_kb": baseline, "server_peak_rss_kb": peak_rss_kb(server.pid)}
         Path(out_json).write_text(json.dumps(result, indent=2) + "\n")
     finally:
-        server.send_signal(signal.SIGTERM)
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-        shutil.rmtree(work, ignore_errors=True)
-
+        stop_server(server, work)
 
 if __name__ == "__main__":
     main(*sys.argv[1:])

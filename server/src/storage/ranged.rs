@@ -142,18 +142,7 @@ impl Read for RangedReader {
 
 impl Seek for RangedReader {
     fn seek(&mut self, to: SeekFrom) -> std::io::Result<u64> {
-        let target = match to {
-            SeekFrom::Start(p) => Some(p),
-            SeekFrom::End(d) => self.len.checked_add_signed(d),
-            SeekFrom::Current(d) => self.pos.checked_add_signed(d),
-        };
-        let Some(target) = target else {
-            return Err(std::io::Error::new(
-                std::io::ErrorKind::InvalidInput,
-                "seek before the start of the object",
-            ));
-        };
-        self.pos = target;
-        Ok(target)
+        self.pos = printstall_core::slicefile::seek_target(self.len, self.pos, to)?;
+        Ok(self.pos)
     }
 }
