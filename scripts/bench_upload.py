@@ -69,10 +69,13 @@ def main(binary, pwa_dir, path, out_json):
         filament = call(base, "POST", "/api/v1/filaments", {
             "brand": "Prusament", "material": "pla", "colour": {"name": "Orange", "hex": "#ff8000"},
             "diameter": "1.75", "density_mg_cm3": 1240, "net_weight_cg": 100000,
-            "empty_spool_cg": 20000, "price_per_spool": 2499}, token)["id"]
-        model = call(base, "POST", "/api/v1/models", {"name": "Bench"}, token)["id"]
+            "empty_spool_cg": 20000, "price_per_spool": 2499, "ean": "4006381333931"}, token)["id"]
+        model = call(base, "POST", "/api/v1/models", {
+            "name": "Bench", "source_site": "printables",
+            "licence": {"name": "CC-BY-4.0", "allows_selling": True}}, token)["id"]
         variant = call(base, "POST", "/api/v1/variants", {
             "model_id": model, "name": "Large", "parts_per_plate": 1, "print_time_s": 3600,
+            "slicer_settings": {"layer_height": "0.2"},
             "filament_needs": [{"filament_id": filament, "per_unit_cg": 1250}]}, token)["id"]
         baseline = rss_kb(server.pid)
         runs = []
