@@ -117,10 +117,10 @@ def run_wrk(base, path, token, connections, lua_text, work):
     }
 
 
-def main(binary, pwa_dir, out_json):
-    if not shutil.which("wrk"):
-        raise SystemExit("wrk is not installed (scripts/setup installs it)")
-    work = tempfile.mkdtemp(prefix="printstall-bench-api-")
+def start_server(binary, pwa_dir, name):
+    """`printstall serve` on a free port with its own embedded cluster and local file store in
+    a temporary folder: (process, base URL, folder)."""
+    work = tempfile.mkdtemp(prefix=f"printstall-bench-{name}-")
     os.chmod(work, 0o755)  # the embedded cluster runs as the postgres user
     port = free_port()
     base = f"http://127.0.0.1:{port}"
@@ -131,13 +131,33 @@ def main(binary, pwa_dir, out_json):
                PRINTSTALL_REQUESTS_PER_MINUTE_USER="0", PRINTSTALL_REQUESTS_PER_MINUTE_SHOP="0")
     server = subprocess.Popen([binary, "serve"], env=env, stdout=subprocess.DEVNULL,
                               stderr=open(Path(work) / "server.log", "w"))
+    return server, base, work
+
+
+def stop_server(server, work):
+    server.send_signal(signal.SIGTERM)
+    try:
+        server.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        server.kill()
+    shutil.rmtree(work, ignore_errors=True)
+
+
+def register(base, email):
+    """A new account with its own shop: its access token."""
+    return call(base, "POST", "/api/v1/auth/register", {
+        "email": email, "display_name": "Bench", "password": "benchmark password",
+        "shop": {"name": "Bench stall", "currency": "EUR", "time_zone": "Europe/Berlin",
+                 "tax_rate_bp": 1900}})["access_token"]
+
+
+def main(binary, pwa_dir, out_json):
+    if not shutil.which("wrk"):
+        raise SystemExit("wrk is not installed (scripts/setup installs it)")
+    server, base, work = start_server(binary, pwa_dir, "api")
     try:
         wait_ready(base, server)
-        session = call(base, "POST", "/api/v1/auth/register", {
-            "email": "bench@example.com", "display_name": "Bench", "password": "benchmark password",
-            "shop": {"name": "Bench stall", "currency": "EUR", "time_zone": "Europe/Berlin",
-                     "tax_rate_bp": 1900}})
-        token = session["access_token"]
+        token = register(base, "bench@example.com")
         words = ["rex", "dragon", "octopus", "vase", "fidget", "planter", "lamp", "keychain"]
 
         def make(i):
@@ -167,12 +187,7 @@ def main(binary, pwa_dir, out_json):
                   "server_peak_rss_kb": peak_rss_kb(server.pid)}
         Path(out_json).write_text(json.dumps(result, indent=2) + "\n")
     finally:
-        server.send_signal(signal.SIGTERM)
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-        shutil.rmtree(work, ignore_errors=True)
+        stop_server(server, work)
 
 
 if __name__ == "__main__":

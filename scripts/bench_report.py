@@ -208,6 +208,9 @@ def report(work, root):
     export = json.loads((work / "export.json").read_text()) if (work / "export.json").exists() else previous.get("export")
     if export:
         figures["export"] = export
+    upload = json.loads((work / "upload.json").read_text()) if (work / "upload.json").exists() else previous.get("upload")
+    if upload:
+        figures["upload"] = upload
     if sync:
         ops_s = sync["push_ops_per_s"]["median"]
         budgets.append(("sync push at least 5,000 ops/s (10,000 ops, batches of 500)", ops_s >= 5000,
@@ -285,6 +288,25 @@ def report(work, root):
                   f"| server peak (VmHWM) before / after | {export['hwm_before_kb'] / 1024:.0f} / "
                   f"{export['hwm_after_kb'] / 1024:.0f} MiB |", "",
                   "One run: the export is one stream, sampled every 0.2 s.", ""]
+    if upload:
+        def mib(vals):
+            vals = [v / 1024 for v in vals]
+            return f"{statistics.median(vals):.0f} MiB | {min(vals):.0f}–{max(vals):.0f} MiB"
+        def secs(vals):
+            return f"{statistics.median(vals):.2f} s | {min(vals):.2f}–{max(vals):.2f} s"
+        runs = upload["runs"]
+        lines += [f"## Server memory while a {upload['bytes'] / 1e6:.0f} MB G-code is uploaded "
+                  f"({len(runs)} uploads, local store, release server)", "",
+                  "Multipart PUTs of 8 MiB through the local store's signed URLs, then the completion: "
+                  "the server streams the object for its size and SHA-256 and reads the metadata "
+                  "through ranged reads (head and tail only). VmRSS sampled every 5 ms.", "",
+                  "| figure | median | range |", "|---|---:|---:|",
+                  f"| peak RSS during the PUTs | {mib([r['peak_rss_put_kb'] for r in runs])} |",
+                  f"| peak RSS during the completion | {mib([r['peak_rss_complete_kb'] for r in runs])} |",
+                  f"| PUTs, all parts | {secs([r['put_s'] for r in runs])} |",
+                  f"| completion (hash + metadata + thumbnails) | {secs([r['complete_s'] for r in runs])} |",
+                  "", f"Resident before the first upload: {upload['baseline_rss_kb'] / 1024:.0f} MiB; "
+                  f"the process's peak (VmHWM) after all: {upload['server_peak_rss_kb'] / 1024:.0f} MiB.", ""]
     lines += ["## The web app bundle", "", "| file | bytes | gzipped |", "|---|---:|---:|"]
     lines += [f"| {n} | {s['bytes']:,} | {s['gzip_bytes']:,} |" for n, s in sizes.items()]
     if sync:

@@ -88,3 +88,14 @@ cargo_wasm() {
 free_port() {
   python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
 }
+
+# cargo-fuzz, pinned, installed into the cache beside the build outputs.
+CARGO_FUZZ_VERSION=0.13.2
+ensure_cargo_fuzz() {
+  local root="$HOME/.cache/printstall/tools"
+  export PATH="$root/bin:$PATH"
+  if [ "$(cargo fuzz --version 2>/dev/null | awk '{print $2}')" != "$CARGO_FUZZ_VERSION" ]; then
+    say "installing cargo-fuzz $CARGO_FUZZ_VERSION (about 2 minutes the first time)"
+    cargo install -q --locked cargo-fuzz --version "$CARGO_FUZZ_VERSION" --root "$root"
+  fi
+}

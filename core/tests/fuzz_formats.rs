@@ -1,10 +1,8 @@
 //! Fuzzing every file format the parser reads (G-code, .bgcode, 3MF, STL) on the stable
 //! toolchain, as an ordinary test that CI runs for a bounded number of cases.
 //!
-//! Why not cargo-fuzz: it needs nightly flags (`-Z sanitizer`; `RUSTC_BOOTSTRAP=1` does unlock
-//! them on the installed stable 1.95 here) and `cargo install cargo-fuzz` plus libFuzzer's
-//! C++ build, which is not on this machine and would have to be built on every fresh CI
-//! machine (2 cores, a 90-minute budget for the whole run). Instead proptest drives a
+//! The coverage-guided fuzzers are the cargo-fuzz targets in `core/fuzz/` (scripts/fuzz-core).
+//! This test is the cheap one that runs with every `cargo test`: proptest drives a
 //! coverage-blind but real mutation fuzzer over
 //! the real fixtures: bit flips, byte overwrites with interesting values (0, 0xFF, 0x7F,
 //! lengths), chunk deletion, duplication and insertion, truncation, splices from another

@@ -6,95 +6,17 @@
 
 mod common;
 
+use common::Api;
 use common::fixtures::{filament, model, seller_of, variant};
-use common::{Api, TEST_JWT_SECRET, settings_with};
-use printstall_server::app::AppState;
-use printstall_server::secret::Secret;
-use printstall_server::storage::signed_url::UrlSigner;
-use printstall_server::storage::{LocalStore, ObjectKey, S3Store, Storage};
-use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
+use common::uploads::{
+    FileServer, complete, fetch, put_bytes, sha256_hex, sides, slicefile, start_upload_as, upload,
+    versions,
+};
+use serde_json::json;
 use sqlx::PgPool;
 
-const BGCODE: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../shared/fixtures/slicefiles/prusaslicer_2.9.2_xl5is_5tool.bgcode"
-);
-const GCODE: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../shared/fixtures/slicefiles/prusaslicer_2.6.0_mini_cube.gcode"
-);
-
-struct Server {
-    url: String,
-    storage: Storage,
-    pool: PgPool,
-    shutdown: tokio::sync::oneshot::Sender<()>,
-    task: tokio::task::JoinHandle<()>,
-    _files: tempfile::TempDir,
-}
-
-impl Server {
-    async fn stop(self) {
-        let _ = self.shutdown.send(());
-        let _ = self.task.await;
-    }
-}
-
-/// The real router on a free port over `pool`, with the local store or the test S3 server
-/// and the given shop quota.
-async fn start(pool: PgPool, s3: bool, quota: Option<u64>) -> Server {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let files = tempfile::tempdir().unwrap();
-    let storage = if s3 {
-        Storage::S3(S3Store::new(&common::s3_settings()))
-    } else {
-        Storage::Local(LocalStore::new(
-            files.path().join("files"),
-            url.clone(),
-            UrlSigner::new(Secret::new("test-signing-key")),
-        ))
-    };
-    storage.check().await.unwrap();
-    let dir = files.path().to_str().unwrap().to_owned();
-    let quota = quota.map(|q| q.to_string());
-    let mut pairs = vec![
-        ("PRINTSTALL_PWA_DIR", dir.as_str()),
-        ("PRINTSTALL_DATA_DIR", dir.as_str()),
-        ("PRINTSTALL_JWT_SECRET", TEST_JWT_SECRET),
-    ];
-    if let Some(q) = &quota {
-        pairs.push(("PRINTSTALL_SHOP_QUOTA_BYTES", q.as_str()));
-    }
-    let state = AppState::new(pool.clone(), storage.clone(), settings_with(&pairs)).unwrap();
-    let (shutdown, task) = common::spawn_server(listener, state);
-    Server {
-        url,
-        storage,
-        pool,
-        shutdown,
-        task,
-        _files: files,
-    }
-}
-
-fn sha256_hex(data: &[u8]) -> String {
-    hex::encode(Sha256::digest(data))
-}
-
-/// Every object key under the shop's prefix.
-async fn stored(server: &Server, api: &Api) -> Vec<String> {
-    let prefix = ObjectKey::shop_prefix(api.shop_id.parse().unwrap());
-    server
-        .storage
-        .list(&prefix)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|o| o.key)
-        .collect()
-}
+const BGCODE: &str = "prusaslicer_2.9.2_xl5is_5tool.bgcode";
+const GCODE: &str = "prusaslicer_2.6.0_mini_cube.gcode";
 
 /// A variant of a new model in `api`'s shop.
 async fn new_variant(api: &Api) -> String {
@@ -103,51 +25,14 @@ async fn new_variant(api: &Api) -> String {
     variant(api, &mdl, &fil).await
 }
 
-/// Starts an upload (must be 201) and returns its answer.
-async fn start_upload(api: &Api, variant: &str, name: &str, size: usize, sha: &str) -> Value {
-    let (status, out) = api
-        .post(
-            &format!("/variants/{variant}/files"),
-            json!({"file_name": name, "size_bytes": size, "sha256": sha}),
-        )
-        .await;
-    assert_eq!(status, 201, "{out}");
-    out
+/// The upload path of a variant's sliced files.
+fn files_of(variant: &str) -> String {
+    format!("/variants/{variant}/files")
 }
 
-async fn put_bytes(url: &str, data: &[u8]) {
-    let r = reqwest::Client::new()
-        .put(url)
-        .body(data.to_vec())
-        .send()
-        .await
-        .unwrap();
-    assert!(r.status().is_success(), "PUT {url}: {}", r.status());
-}
-
-async fn complete(api: &Api, upload_id: &str) -> (u16, Value) {
-    api.post(&format!("/uploads/{upload_id}/complete"), json!({}))
-        .await
-}
-
-/// Uploads `data` as `name` through the presigned URL and completes it (must be 201).
-async fn upload(api: &Api, variant: &str, name: &str, data: &[u8]) -> Value {
-    let started = start_upload(api, variant, name, data.len(), &sha256_hex(data)).await;
-    put_bytes(started["upload"]["url"].as_str().unwrap(), data).await;
-    let (status, file) = complete(api, started["upload_id"].as_str().unwrap()).await;
-    assert_eq!(status, 201, "{file}");
-    file
-}
-
-async fn fetch(url: &str) -> Vec<u8> {
-    let r = reqwest::get(url).await.unwrap();
-    assert_eq!(r.status(), 200, "GET {url}");
-    r.bytes().await.unwrap().to_vec()
-}
-
-async fn exercise(server: &Server) {
-    let bgcode = std::fs::read(BGCODE).unwrap();
-    let gcode = std::fs::read(GCODE).unwrap();
+async fn exercise(server: &FileServer) {
+    let bgcode = slicefile(BGCODE);
+    let gcode = slicefile(GCODE);
     let a = Api::register(
         &server.url,
         &format!("a-{}@example.com", uuid::Uuid::now_v7()),
@@ -157,7 +42,14 @@ async fn exercise(server: &Server) {
 
     // A hostile name is shown back but never reaches the key.
     let hostile = "../../etc/passwd XL.bgcode";
-    let started = start_upload(&a, &var, hostile, bgcode.len(), &sha256_hex(&bgcode)).await;
+    let started = start_upload_as(
+        &a,
+        &files_of(&var),
+        hostile,
+        bgcode.len(),
+        &sha256_hex(&bgcode),
+    )
+    .await;
     let upload_id = started["upload_id"].as_str().unwrap().to_owned();
     let url = started["upload"]["url"].as_str().unwrap();
     assert_eq!(started["file_name"], hostile);
@@ -171,7 +63,7 @@ async fn exercise(server: &Server) {
     // Completing before the bytes are there: 409, and the reservation stays usable.
     let (status, err) = complete(&a, &upload_id).await;
     assert_eq!(status, 409, "{err}");
-    assert!(stored(server, &a).await.is_empty());
+    assert!(server.stored(&a).await.is_empty());
 
     // Sellers look but do not change the catalogue.
     let seller = seller_of(&a).await;
@@ -207,19 +99,7 @@ async fn exercise(server: &Server) {
     assert_eq!(meta["filaments"][0]["type"], "PETG");
     assert_eq!(meta["filaments"][0]["color_hex"], "#FF8000");
     // The best embedded picture is the 380x285 PNG: 128 px scaled down, 512 px as it is.
-    let sides: Vec<(u64, u64, u64)> = v1["thumbnails"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| {
-            (
-                t["max_side"].as_u64().unwrap(),
-                t["width"].as_u64().unwrap(),
-                t["height"].as_u64().unwrap(),
-            )
-        })
-        .collect();
-    assert_eq!(sides, vec![(128, 128, 96), (512, 380, 285)]);
+    assert_eq!(sides(&v1), vec![(128, 128, 96), (512, 380, 285)]);
 
     // Completing again answers the same file (a retried request).
     let (status, again) = complete(&a, &upload_id).await;
@@ -227,7 +107,7 @@ async fn exercise(server: &Server) {
 
     // The file and its thumbnails sit side by side under the shop's prefix.
     let folder = format!("shops/{}/uploads/{upload_id}", a.shop_id);
-    let objects = stored(server, &a).await;
+    let objects = server.stored(&a).await;
     assert_eq!(
         objects,
         vec![
@@ -269,9 +149,9 @@ async fn exercise(server: &Server) {
     assert_eq!(status, 422);
 
     // Size mismatch: announced one byte more than sent.
-    let bad = start_upload(
+    let bad = start_upload_as(
         &a,
-        &var,
+        &files_of(&var),
         "short.bgcode",
         bgcode.len() + 1,
         &sha256_hex(&bgcode),
@@ -282,7 +162,7 @@ async fn exercise(server: &Server) {
     let (status, err) = complete(&a, bad_id).await;
     assert_eq!(status, 422, "{err}");
     assert_eq!(err["error"]["field"], "size_bytes");
-    assert_eq!(stored(server, &a).await, objects, "nothing half-stored");
+    assert_eq!(server.stored(&a).await, objects, "nothing half-stored");
     let (status, _) = complete(&a, bad_id).await;
     assert_eq!(status, 404, "the reservation is gone");
 
@@ -290,9 +170,9 @@ async fn exercise(server: &Server) {
     let mut flipped = bgcode.clone();
     let last = flipped.len() - 1;
     flipped[last] ^= 0xff;
-    let bad = start_upload(
+    let bad = start_upload_as(
         &a,
-        &var,
+        &files_of(&var),
         "flipped.bgcode",
         bgcode.len(),
         &sha256_hex(&bgcode),
@@ -302,16 +182,23 @@ async fn exercise(server: &Server) {
     let (status, err) = complete(&a, bad["upload_id"].as_str().unwrap()).await;
     assert_eq!(status, 422, "{err}");
     assert_eq!(err["error"]["field"], "sha256");
-    assert_eq!(stored(server, &a).await, objects, "nothing half-stored");
+    assert_eq!(server.stored(&a).await, objects, "nothing half-stored");
 
     // Bytes that are no sliced file: the server reads them itself and refuses.
     let junk = vec![0u8; 4096];
-    let bad = start_upload(&a, &var, "junk.bgcode", junk.len(), &sha256_hex(&junk)).await;
+    let bad = start_upload_as(
+        &a,
+        &files_of(&var),
+        "junk.bgcode",
+        junk.len(),
+        &sha256_hex(&junk),
+    )
+    .await;
     put_bytes(bad["upload"]["url"].as_str().unwrap(), &junk).await;
     let (status, err) = complete(&a, bad["upload_id"].as_str().unwrap()).await;
     assert_eq!(status, 422, "{err}");
     assert_eq!(err["error"]["field"], "file");
-    assert_eq!(stored(server, &a).await, objects, "nothing half-stored");
+    assert_eq!(server.stored(&a).await, objects, "nothing half-stored");
 
     let (_, list) = a.get(&format!("/variants/{var}/files")).await;
     assert_eq!(list["items"].as_array().unwrap().len(), 1, "{list}");
@@ -323,7 +210,7 @@ async fn exercise(server: &Server) {
     assert_eq!(rows, 1, "refused reservations are deleted");
 
     // A second version becomes current; the first is kept.
-    let v2 = upload(&a, &var, "mini cube.gcode", &gcode).await;
+    let v2 = upload(&a, &files_of(&var), "mini cube.gcode", &gcode).await;
     let v2_id = v2["id"].as_str().unwrap().to_owned();
     assert_eq!(
         (v2["version"].as_i64(), v2["current"].as_bool()),
@@ -332,18 +219,7 @@ async fn exercise(server: &Server) {
     assert_eq!(v2["metadata"]["print_time_s"], 1926);
     let (status, list) = a.get(&format!("/variants/{var}/files")).await;
     assert_eq!(status, 200);
-    let versions: Vec<(i64, bool)> = list["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| {
-            (
-                f["version"].as_i64().unwrap(),
-                f["current"].as_bool().unwrap(),
-            )
-        })
-        .collect();
-    assert_eq!(versions, vec![(2, true), (1, false)]);
+    assert_eq!(versions(&list), vec![(2, true), (1, false)]);
 
     // Restore the first version.
     let (status, _) = seller
@@ -377,7 +253,14 @@ async fn exercise(server: &Server) {
     )
     .await;
     let b_var = new_variant(&b).await;
-    let pending = start_upload(&a, &var, "later.gcode", gcode.len(), &sha256_hex(&gcode)).await;
+    let pending = start_upload_as(
+        &a,
+        &files_of(&var),
+        "later.gcode",
+        gcode.len(),
+        &sha256_hex(&gcode),
+    )
+    .await;
     let pending_id = pending["upload_id"].as_str().unwrap();
     put_bytes(pending["upload"]["url"].as_str().unwrap(), &gcode).await;
     for (method, path) in [
@@ -399,7 +282,7 @@ async fn exercise(server: &Server) {
         )
         .await;
     assert_eq!(status, 404);
-    assert!(stored(server, &b).await.is_empty());
+    assert!(server.stored(&b).await.is_empty());
     // A's pending upload is still A's to complete.
     let (status, v3) = complete(&a, pending_id).await;
     assert_eq!((status, v3["version"].as_i64()), (201, Some(3)), "{v3}");
@@ -407,23 +290,23 @@ async fn exercise(server: &Server) {
 
 #[sqlx::test(migrator = "printstall_server::db::MIGRATOR")]
 async fn upload_versions_and_refusals_local_store(pool: PgPool) {
-    let server = start(pool, false, None).await;
+    let server = FileServer::start(pool, false, None).await;
     exercise(&server).await;
     server.stop().await;
 }
 
 #[sqlx::test(migrator = "printstall_server::db::MIGRATOR")]
 async fn upload_versions_and_refusals_s3(pool: PgPool) {
-    let server = start(pool, true, None).await;
+    let server = FileServer::start(pool, true, None).await;
     exercise(&server).await;
     server.stop().await;
 }
 
 #[sqlx::test(migrator = "printstall_server::db::MIGRATOR")]
 async fn quota_is_checked_before_anything_is_uploaded(pool: PgPool) {
-    let bgcode = std::fs::read(BGCODE).unwrap();
+    let bgcode = slicefile(BGCODE);
     let quota = bgcode.len() as u64 + 1000;
-    let server = start(pool, false, Some(quota)).await;
+    let server = FileServer::start(pool, false, Some(quota)).await;
     let a = Api::register(&server.url, "quota@example.com").await;
     let var = new_variant(&a).await;
     let sha = sha256_hex(&bgcode);
@@ -442,7 +325,7 @@ async fn quota_is_checked_before_anything_is_uploaded(pool: PgPool) {
     assert!(message.contains("nothing was uploaded"), "{message}");
 
     // A reservation in progress counts: the second upload does not fit beside it.
-    let first = start_upload(&a, &var, "one.bgcode", bgcode.len(), &sha).await;
+    let first = start_upload_as(&a, &files_of(&var), "one.bgcode", bgcode.len(), &sha).await;
     let (status, _) = a
         .post(
             &format!("/variants/{var}/files"),
@@ -450,7 +333,7 @@ async fn quota_is_checked_before_anything_is_uploaded(pool: PgPool) {
         )
         .await;
     assert_eq!(status, 413);
-    assert!(stored(&server, &a).await.is_empty());
+    assert!(server.stored(&a).await.is_empty());
 
     // Completed, the file still counts; a small file still fits.
     put_bytes(first["upload"]["url"].as_str().unwrap(), &bgcode).await;
@@ -474,17 +357,24 @@ async fn quota_is_checked_before_anything_is_uploaded(pool: PgPool) {
     // A refused completion gives the room back.
     let b = Api::register(&server.url, "quota-b@example.com").await;
     let b_var = new_variant(&b).await;
-    let wrong = start_upload(&b, &b_var, "x.bgcode", bgcode.len(), &"0".repeat(64)).await;
+    let wrong = start_upload_as(
+        &b,
+        &files_of(&b_var),
+        "x.bgcode",
+        bgcode.len(),
+        &"0".repeat(64),
+    )
+    .await;
     put_bytes(wrong["upload"]["url"].as_str().unwrap(), &bgcode).await;
     let (status, _) = complete(&b, wrong["upload_id"].as_str().unwrap()).await;
     assert_eq!(status, 422);
-    start_upload(&b, &b_var, "x.bgcode", bgcode.len(), &sha).await;
+    start_upload_as(&b, &files_of(&b_var), "x.bgcode", bgcode.len(), &sha).await;
     server.stop().await;
 }
 
 #[sqlx::test(migrator = "printstall_server::db::MIGRATOR")]
 async fn malformed_upload_requests_are_refused(pool: PgPool) {
-    let server = start(pool, false, None).await;
+    let server = FileServer::start(pool, false, None).await;
     let a = Api::register(&server.url, "malformed@example.com").await;
     let var = new_variant(&a).await;
     let sha = "a".repeat(64);
@@ -530,5 +420,62 @@ async fn malformed_upload_requests_are_refused(pool: PgPool) {
         )
         .await;
     assert_eq!(status, 404);
+    server.stop().await;
+}
+
+/// A large G-code (a real file's head and tail around its body repeated to 64 MiB) goes up in
+/// parts and completes with the same metadata as the real file: the server streams it for
+/// the hash and reads only its head and tail for the metadata (storage.rs counts the bytes).
+async fn large_gcode(server: &FileServer) {
+    let real = slicefile("prusaslicer_2.9.2_xl5is_5tool.gcode");
+    let big = common::uploads::scaled_gcode(&real, 64 << 20);
+    let expected = serde_json::to_value(
+        printstall_core::slicefile::inspect_bytes(&real, "big.gcode").unwrap(),
+    )
+    .unwrap();
+    let a = Api::register(
+        &server.url,
+        &format!("large-{}@example.com", uuid::Uuid::now_v7()),
+    )
+    .await;
+    let var = new_variant(&a).await;
+    let started = common::uploads::start_upload(&a, &files_of(&var), "big.gcode", &big).await;
+    let parts = (big.len() as u64).div_ceil(printstall_server::api::files::PART_SIZE);
+    assert!(parts >= 8);
+    assert_eq!(started["multipart"]["part_count"], parts);
+    common::uploads::send(&started, &big).await;
+    let (status, file) = complete(&a, started["upload_id"].as_str().unwrap()).await;
+    assert_eq!(status, 201, "{file}");
+    assert_eq!(file["size_bytes"], big.len());
+    assert_eq!(file["sha256"], sha256_hex(&big));
+    let meta = &file["metadata"];
+    assert!(meta["print_time_s"].as_u64().unwrap() > 0, "{meta}");
+    for field in [
+        "format",
+        "slicer",
+        "printer_model",
+        "print_time_s",
+        "layer_height_mm",
+        "nozzle_diameter_mm",
+        "filaments",
+        "total_filament_g",
+        "thumbnails",
+    ] {
+        assert_eq!(meta[field], expected[field], "{field}");
+    }
+    assert_eq!(sides(&file).len(), 2, "{file}");
+}
+
+#[sqlx::test(migrator = "printstall_server::db::MIGRATOR")]
+async fn large_gcode_upload_local_store(pool: PgPool) {
+    let server = FileServer::start(pool, false, None).await;
+    large_gcode(&server).await;
+    server.stop().await;
+}
+
+#[sqlx::test(migrator = "printstall_server::db::MIGRATOR")]
+async fn large_gcode_upload_s3(pool: PgPool) {
+    let server = FileServer::start(pool, true, None).await;
+    large_gcode(&server).await;
     server.stop().await;
 }

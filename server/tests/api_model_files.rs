@@ -7,75 +7,14 @@
 
 mod common;
 
+use common::Api;
 use common::fixtures::{filament, model, seller_of, variant};
-use common::{Api, TEST_JWT_SECRET, settings_with};
+use common::uploads::{
+    FileServer, complete, fetch, put_bytes, sha256_hex, sides, slicefile, start_upload, versions,
+};
 use printstall_server::api::files::{MULTIPART_THRESHOLD, PART_SIZE};
-use printstall_server::app::AppState;
-use printstall_server::secret::Secret;
-use printstall_server::storage::signed_url::UrlSigner;
-use printstall_server::storage::{LocalStore, ObjectKey, S3Store, Storage};
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 use sqlx::PgPool;
-
-struct Server {
-    url: String,
-    storage: Storage,
-    pool: PgPool,
-    shutdown: tokio::sync::oneshot::Sender<()>,
-    task: tokio::task::JoinHandle<()>,
-    _files: tempfile::TempDir,
-}
-
-async fn start(pool: PgPool, s3: bool) -> Server {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let files = tempfile::tempdir().unwrap();
-    let storage = if s3 {
-        Storage::S3(S3Store::new(&common::s3_settings()))
-    } else {
-        Storage::Local(LocalStore::new(
-            files.path().join("files"),
-            url.clone(),
-            UrlSigner::new(Secret::new("test-signing-key")),
-        ))
-    };
-    storage.check().await.unwrap();
-    let dir = files.path().to_str().unwrap().to_owned();
-    let pairs = [
-        ("PRINTSTALL_PWA_DIR", dir.as_str()),
-        ("PRINTSTALL_DATA_DIR", dir.as_str()),
-        ("PRINTSTALL_JWT_SECRET", TEST_JWT_SECRET),
-    ];
-    let state = AppState::new(pool.clone(), storage.clone(), settings_with(&pairs)).unwrap();
-    let (shutdown, task) = common::spawn_server(listener, state);
-    Server {
-        url,
-        storage,
-        pool,
-        shutdown,
-        task,
-        _files: files,
-    }
-}
-
-fn sha256_hex(data: &[u8]) -> String {
-    hex::encode(Sha256::digest(data))
-}
-
-async fn stored(server: &Server, api: &Api) -> Vec<String> {
-    let prefix = ObjectKey::shop_prefix(api.shop_id.parse().unwrap());
-    let mut keys: Vec<String> = server
-        .storage
-        .list(&prefix)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|o| o.key)
-        .collect();
-    keys.sort();
-    keys
-}
 
 type Tri = [[f32; 3]; 3];
 
@@ -249,38 +188,6 @@ fn plain_3mf() -> Vec<u8> {
     ])
 }
 
-async fn put_bytes(url: &str, data: &[u8]) {
-    let r = reqwest::Client::new()
-        .put(url)
-        .body(data.to_vec())
-        .send()
-        .await
-        .unwrap();
-    assert!(r.status().is_success(), "PUT {url}: {}", r.status());
-}
-
-async fn fetch(url: &str) -> Vec<u8> {
-    let r = reqwest::get(url).await.unwrap();
-    assert_eq!(r.status(), 200, "GET {url}");
-    r.bytes().await.unwrap().to_vec()
-}
-
-async fn start_upload(api: &Api, path: &str, name: &str, data: &[u8]) -> Value {
-    let (status, out) = api
-        .post(
-            path,
-            json!({"file_name": name, "size_bytes": data.len(), "sha256": sha256_hex(data)}),
-        )
-        .await;
-    assert_eq!(status, 201, "{out}");
-    out
-}
-
-async fn complete(api: &Api, upload_id: &str) -> (u16, Value) {
-    api.post(&format!("/uploads/{upload_id}/complete"), json!({}))
-        .await
-}
-
 /// Uploads a small file in one `PUT` and completes it (must be 201).
 async fn upload_design(api: &Api, model: &str, name: &str, data: &[u8]) -> Value {
     let started = start_upload(api, &format!("/models/{model}/files"), name, data).await;
@@ -293,23 +200,7 @@ async fn upload_design(api: &Api, model: &str, name: &str, data: &[u8]) -> Value
     file
 }
 
-/// (max_side, width, height) of each thumbnail.
-fn sides(file: &Value) -> Vec<(u64, u64, u64)> {
-    file["thumbnails"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| {
-            (
-                t["max_side"].as_u64().unwrap(),
-                t["width"].as_u64().unwrap(),
-                t["height"].as_u64().unwrap(),
-            )
-        })
-        .collect()
-}
-
-async fn exercise(server: &Server) {
+async fn exercise(server: &FileServer) {
     let a = Api::register(
         &server.url,
         &format!("a-{}@example.com", uuid::Uuid::now_v7()),
@@ -369,18 +260,7 @@ async fn exercise(server: &Server) {
     let v3_id = v3["id"].as_str().unwrap().to_owned();
 
     let (_, list) = a.get(&format!("/models/{mdl}/files")).await;
-    let versions: Vec<(i64, bool)> = list["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| {
-            (
-                f["version"].as_i64().unwrap(),
-                f["current"].as_bool().unwrap(),
-            )
-        })
-        .collect();
-    assert_eq!(versions, vec![(3, true), (2, false), (1, false)]);
+    assert_eq!(versions(&list), vec![(3, true), (2, false), (1, false)]);
 
     // Restore version 1 (owner only).
     let seller = seller_of(&a).await;
@@ -404,14 +284,10 @@ async fn exercise(server: &Server) {
         .map(|f| f["current"].as_bool().unwrap())
         .collect();
     assert_eq!(current, vec![false, false, true]);
-    let before = stored(server, &a).await;
+    let before = server.stored(&a).await;
 
     // Refusals leave nothing behind: a G-code on a model, an STL on a variant, a lying STL.
-    let gcode = std::fs::read(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../shared/fixtures/slicefiles/prusaslicer_2.6.0_mini_cube.gcode"
-    ))
-    .unwrap();
+    let gcode = slicefile("prusaslicer_2.6.0_mini_cube.gcode");
     let fil = filament(&a, "Orange").await;
     let var = variant(&a, &mdl, &fil).await;
     let mut lying = binary_stl(&cube(10.0));
@@ -439,7 +315,7 @@ async fn exercise(server: &Server) {
         let message = err["error"]["message"].as_str().unwrap();
         assert!(message.contains(expected), "{name}: {message}");
         assert_eq!(
-            stored(server, &a).await,
+            server.stored(&a).await,
             before,
             "{name}: nothing half-stored"
         );
@@ -520,7 +396,7 @@ async fn exercise(server: &Server) {
         big,
         "joined in order"
     );
-    let objects = stored(server, &a).await;
+    let objects = server.stored(&a).await;
     assert!(
         objects.iter().all(|k| !k.contains(".parts")),
         "no parts left over: {objects:?}"
@@ -540,7 +416,7 @@ async fn exercise(server: &Server) {
     assert_eq!(status, 204, "{out}");
     let (status, _) = a.get(&format!("/uploads/{abandon_id}")).await;
     assert_eq!(status, 404);
-    assert_eq!(stored(server, &a).await, objects);
+    assert_eq!(server.stored(&a).await, objects);
     let pending: i64 = sqlx::query_scalar(
         "select count(*) from file_upload where shop_id = $1 and completed_at is null",
     )
@@ -576,21 +452,19 @@ async fn exercise(server: &Server) {
         )
         .await;
     assert_eq!(status, 404);
-    assert!(stored(server, &b).await.is_empty());
+    assert!(server.stored(&b).await.is_empty());
 }
 
 #[sqlx::test(migrator = "printstall_server::db::MIGRATOR")]
 async fn design_files_and_multipart_local_store(pool: PgPool) {
-    let server = start(pool, false).await;
+    let server = FileServer::start(pool, false, None).await;
     exercise(&server).await;
-    let _ = server.shutdown.send(());
-    let _ = server.task.await;
+    server.stop().await;
 }
 
 #[sqlx::test(migrator = "printstall_server::db::MIGRATOR")]
 async fn design_files_and_multipart_s3(pool: PgPool) {
-    let server = start(pool, true).await;
+    let server = FileServer::start(pool, true, None).await;
     exercise(&server).await;
-    let _ = server.shutdown.send(());
-    let _ = server.task.await;
+    server.stop().await;
 }

@@ -8,7 +8,10 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use common::Backend;
-use printstall_server::storage::{ObjectKey, Storage, StorageError};
+use printstall_server::storage::{
+    MAX_FETCH, MIN_FETCH, ObjectKey, RangedReader, Storage, StorageError,
+};
+use sha2::{Digest, Sha256};
 
 fn unique_prefix() -> ObjectKey {
     ObjectKey::shop_prefix(uuid::Uuid::new_v4())
@@ -99,12 +102,140 @@ async fn exercise(storage: &Storage) {
     storage.delete(&foreign).await.unwrap();
 }
 
+/// Bytes that differ at every offset mod 251, so a read at a wrong offset shows.
+fn pattern(len: usize) -> Vec<u8> {
+    (0..len).map(|i| (i % 251) as u8).collect()
+}
+
+/// Ranged reads, the streamed digest, and the `Read + Seek` reader over them: it fetches
+/// exactly the ranges its reads need (a small first fetch, doubling while sequential, small
+/// again after a seek), never more than `MAX_FETCH` at once.
+async fn ranged_reads(storage: &Storage) {
+    let key = unique_prefix().join("uploads").join("ranged");
+    let len = 3 * 1024 * 1024 + 123;
+    let data = pattern(len);
+    storage.put(&key, Bytes::from(data.clone())).await.unwrap();
+    let len = len as u64;
+
+    assert_eq!(storage.size(&key).await.unwrap(), len);
+    let missing = key.join("missing");
+    assert!(matches!(
+        storage.size(&missing).await,
+        Err(StorageError::NotFound(_))
+    ));
+    assert!(matches!(
+        storage.digest(&missing).await,
+        Err(StorageError::NotFound(_))
+    ));
+    assert_eq!(storage.read_range(&key, 0, 10).await.unwrap(), data[..10]);
+    assert_eq!(
+        storage.read_range(&key, 1_000_000, 70_000).await.unwrap(),
+        data[1_000_000..1_070_000]
+    );
+    assert_eq!(
+        storage.read_range(&key, len - 5, 100).await.unwrap(),
+        data[data.len() - 5..],
+        "fewer bytes at the end"
+    );
+    assert!(storage.read_range(&key, len, 10).await.unwrap().is_empty());
+    assert!(storage.read_range(&key, 5, 0).await.unwrap().is_empty());
+
+    let digest = storage.digest(&key).await.unwrap();
+    assert_eq!(digest.size, len);
+    assert_eq!(digest.sha256, hex::encode(Sha256::digest(&data)));
+
+    let (storage2, key2) = (storage.clone(), key.clone());
+    let handle = tokio::runtime::Handle::current();
+    let (fetched, fetched_bytes) = tokio::task::spawn_blocking(move || {
+        use std::io::{Read, Seek, SeekFrom};
+        let mut r = RangedReader::new(storage2, key2, len, handle);
+        let mut small = [0u8; 10];
+        r.read_exact(&mut small).unwrap();
+        assert_eq!(small, data[..10]);
+        // Small sequential reads: the fetches double (64, 128, 256 KiB).
+        let mut run = vec![0u8; 200 * 1024];
+        for piece in run.chunks_mut(4096) {
+            r.read_exact(piece).unwrap();
+        }
+        assert_eq!(run, data[10..10 + run.len()]);
+        // A seek near the end: one small fetch of what is left.
+        r.seek(SeekFrom::End(-100)).unwrap();
+        let mut end = Vec::new();
+        r.read_to_end(&mut end).unwrap();
+        assert_eq!(end, data[data.len() - 100..]);
+        // A large read after a seek: MAX_FETCH at the most, twice.
+        r.seek(SeekFrom::Start(1 << 20)).unwrap();
+        let mut large = vec![0u8; 2 << 20];
+        r.read_exact(&mut large).unwrap();
+        assert_eq!(large, data[1 << 20..3 << 20]);
+        // Back into the last fetch: no fetch at all.
+        r.seek(SeekFrom::Start((3 << 20) - 10)).unwrap();
+        r.read_exact(&mut small).unwrap();
+        assert_eq!(small, data[(3 << 20) - 10..3 << 20]);
+        assert!(r.seek(SeekFrom::Current(-(4 << 20))).is_err());
+        (r.fetched().to_vec(), r.fetched_bytes())
+    })
+    .await
+    .unwrap();
+    let k = 1024;
+    assert_eq!(
+        fetched,
+        vec![
+            0..MIN_FETCH,
+            MIN_FETCH..MIN_FETCH + 128 * k,
+            192 * k..448 * k,
+            len - 100..len,
+            MAX_FETCH..2 * MAX_FETCH,
+            2 * MAX_FETCH..3 * MAX_FETCH,
+        ]
+    );
+    assert_eq!(fetched_bytes, 448 * k + 100 + 2 * MAX_FETCH);
+    storage.delete(&key).await.unwrap();
+}
+
+/// A 64 MB G-code read by core's parser through the reader: only its head and tail windows
+/// are fetched, and the answer is the whole file's.
+async fn large_gcode_costs_head_and_tail(storage: &Storage) {
+    let real = common::uploads::slicefile("prusaslicer_2.9.2_xl5is_5tool.gcode");
+    let big = common::uploads::scaled_gcode(&real, 64 << 20);
+    let whole = printstall_core::slicefile::inspect_bytes(&big, "big.gcode").unwrap();
+    let key = unique_prefix().join("uploads").join("big");
+    storage.put(&key, Bytes::from(big.clone())).await.unwrap();
+    let len = big.len() as u64;
+    let (storage2, key2) = (storage.clone(), key.clone());
+    let handle = tokio::runtime::Handle::current();
+    let (info, fetched, fetched_bytes) = tokio::task::spawn_blocking(move || {
+        let mut r = RangedReader::new(storage2, key2, len, handle);
+        let info = printstall_core::slicefile::inspect(&mut r, "big.gcode").unwrap();
+        (info, r.fetched().to_vec(), r.fetched_bytes())
+    })
+    .await
+    .unwrap();
+    assert_eq!(info, whole);
+    // The parser's windows are at most 1 MiB at each end; a fetch may run one MAX_FETCH past.
+    let head_end = (1 << 20) + MAX_FETCH;
+    let tail_start = len - (1 << 20) - MAX_FETCH;
+    for range in &fetched {
+        assert!(
+            range.end <= head_end || range.start >= tail_start,
+            "{range:?} of {len}: {fetched:?}"
+        );
+    }
+    assert!(
+        fetched_bytes <= 4 << 20,
+        "{fetched_bytes} bytes of {len}: {fetched:?}"
+    );
+    storage.delete(&key).await.unwrap();
+}
+
 #[tokio::test]
 async fn local_store_with_signed_urls() {
     let pwa = tempfile::tempdir().unwrap();
     let files = tempfile::tempdir().unwrap();
     let server = common::start(pwa.path(), Backend::Local(files.path().into())).await;
     exercise(&server.storage).await;
+    ranged_reads(&server.storage).await;
+    large_gcode_costs_head_and_tail(&server.storage).await;
 
     // An expired link is refused with a message that says so.
     let key = unique_prefix().join("old.gcode");
@@ -137,5 +268,7 @@ async fn s3_compatible_store_with_presigned_urls() {
     let pwa = tempfile::tempdir().unwrap();
     let server = common::start(pwa.path(), Backend::S3).await;
     exercise(&server.storage).await;
+    ranged_reads(&server.storage).await;
+    large_gcode_costs_head_and_tail(&server.storage).await;
     server.stop().await;
 }

@@ -36,7 +36,7 @@ pub use info::{
     Filament, FileFormat, ModelInfo, Plate, SliceInfo, Slicer, Thumbnail, ThumbnailFormat,
 };
 pub use mesh::Mesh;
-pub use sparse::{FETCH_ALIGN, NeedRange, SparseReader, SparseStep, inspect_sparse};
+pub use sparse::{FETCH_ALIGN, NeedRange, SparseReader, SparseStep, inspect_sparse, seek_target};
 pub use stl::MAX_TRIANGLES as MAX_STL_TRIANGLES;
 pub use summary::format_duration;
 

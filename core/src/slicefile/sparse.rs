@@ -163,20 +163,25 @@ impl Read for SparseReader {
 
 impl Seek for SparseReader {
     fn seek(&mut self, to: SeekFrom) -> std::io::Result<u64> {
-        let target = match to {
-            SeekFrom::Start(p) => Some(p),
-            SeekFrom::End(d) => self.len.checked_add_signed(d),
-            SeekFrom::Current(d) => self.pos.checked_add_signed(d),
-        };
-        let Some(target) = target else {
-            return Err(std::io::Error::new(
-                std::io::ErrorKind::InvalidInput,
-                "seek before the start of the file",
-            ));
-        };
-        self.pos = target;
-        Ok(target)
+        self.pos = seek_target(self.len, self.pos, to)?;
+        Ok(self.pos)
     }
+}
+
+/// Where a seek `to` lands in a source of `len` bytes read up to `pos` (past the end is
+/// allowed, as for a file; before the start is an error).
+pub fn seek_target(len: u64, pos: u64, to: SeekFrom) -> std::io::Result<u64> {
+    let target = match to {
+        SeekFrom::Start(p) => Some(p),
+        SeekFrom::End(d) => len.checked_add_signed(d),
+        SeekFrom::Current(d) => pos.checked_add_signed(d),
+    };
+    target.ok_or_else(|| {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "seek before the start of the file",
+        )
+    })
 }
 
 /// What one [`inspect_sparse`] round found.

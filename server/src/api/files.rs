@@ -6,9 +6,10 @@
 //!    presigned `PUT` URL for `shops/{shop_id}/uploads/{upload_id}` (the user's file name is
 //!    never part of a key).
 //! 2. The client `PUT`s the bytes to that URL.
-//! 3. `POST /uploads/{id}/complete` reads the object back, checks its size and SHA-256
+//! 3. `POST /uploads/{id}/complete` streams the object back to check its size and SHA-256
 //!    (a mismatch deletes the object and the reservation: nothing is half-stored), reads the
-//!    metadata with core's `inspect` (never the client's), stores 128 and 512 px PNG
+//!    metadata with core's `inspect` (never the client's) through ranged reads of the
+//!    object (a [`RangedReader`]: a 500 MB G-code costs its head and tail), stores 128 and 512 px PNG
 //!    thumbnails beside the file, and records the file as the variant's current version.
 //!
 //! Earlier files stay as versions: list them, download them, make one current again.
@@ -35,7 +36,6 @@ use printstall_core::domain::member::Action;
 use printstall_core::slicefile::{self, thumbnail};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 use sqlx::Row;
 use sqlx::postgres::PgRow;
 use sqlx::types::Json as SqlJson;
@@ -46,7 +46,7 @@ use super::common::{ApiJson, ApiPath, ApiQuery, ApiResult, Tx, db, invalid_field
 use super::{ApiState, Routes};
 use crate::auth::AuthUser;
 use crate::error::ApiError;
-use crate::storage::{ObjectKey, PresignedUrl, StorageError, UploadedPart};
+use crate::storage::{ObjectKey, PresignedUrl, RangedReader, StorageError, UploadedPart};
 
 /// The largest sliced file one upload takes (the local store's signed-URL limit).
 pub const MAX_FILE_BYTES: u64 = crate::routes::files::MAX_UPLOAD_BYTES as u64;
@@ -135,30 +135,50 @@ pub struct ThumbnailOut {
     pub bytes: u64,
 }
 
-/// One version of a variant's sliced file.
+/// One version of a variant's sliced file or of a model's design file.
 #[derive(Debug, Serialize)]
-pub struct SlicedFileOut {
+pub struct FileOut {
     pub id: Uuid,
-    pub variant_id: Uuid,
+    /// The variant, for a sliced file.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub variant_id: Option<Uuid>,
+    /// The model, for a design file.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub model_id: Option<Uuid>,
     pub version: Option<i32>,
     pub file_name: String,
     pub size_bytes: i64,
     pub sha256: Option<String>,
-    /// What the server read from the file (`printstall inspect --json`'s object).
+    /// What the server read from the file (`printstall inspect --json`'s object; for a design
+    /// file `format` is `stl` or `3mf` and `model` holds objects, triangles, bounding box and
+    /// volume).
     pub metadata: Value,
     pub thumbnails: Vec<ThumbnailOut>,
     #[serde(with = "time::serde::rfc3339")]
     pub uploaded_at: OffsetDateTime,
-    /// Whether this is the variant's current file.
+    /// Whether this is the version the variant or the model shows.
     pub current: bool,
 }
 
-const FILE_COLUMNS: &str = "f.id, f.variant_id, f.version, f.file_name, f.size_bytes, f.sha256, \
-    f.metadata, f.thumbnails, f.uploaded_at, f.storage_key, \
-    (v.sliced_file_id is not distinct from f.id) as current";
+/// The columns of both kinds of file, under the same names.
+const SLICED_FILE_SELECT: &str = "select f.id, f.variant_id, null::uuid as model_id, f.version, \
+    f.file_name, f.size_bytes, f.sha256, f.metadata, f.thumbnails, f.uploaded_at, f.storage_key, \
+    (v.sliced_file_id is not distinct from f.id) as current \
+    from sliced_file f join model_variant v on v.id = f.variant_id";
+const MODEL_FILE_SELECT: &str = "select f.id, null::uuid as variant_id, f.model_id, f.version, \
+    f.file_name, f.size_bytes, f.sha256, f.metadata, f.thumbnails, f.uploaded_at, f.storage_key, \
+    f.current from model_file f";
+
+/// The select of `target`'s kind of file and the column naming its owner.
+fn file_select(target: Target) -> (&'static str, &'static str, Uuid) {
+    match target {
+        Target::Variant(id) => (SLICED_FILE_SELECT, "f.variant_id", id),
+        Target::Model(id) => (MODEL_FILE_SELECT, "f.model_id", id),
+    }
+}
 
 struct FileRow {
-    out: SlicedFileOut,
+    out: FileOut,
     storage_key: String,
     thumbnails: Vec<StoredThumbnail>,
 }
@@ -167,9 +187,10 @@ fn file_from_row(r: &PgRow) -> ApiResult<FileRow> {
     let metadata: SqlJson<Value> = r.try_get("metadata").map_err(ApiError::internal)?;
     let thumbnails: SqlJson<Vec<StoredThumbnail>> =
         r.try_get("thumbnails").map_err(ApiError::internal)?;
-    let out = SlicedFileOut {
+    let out = FileOut {
         id: r.get("id"),
         variant_id: r.get("variant_id"),
+        model_id: r.get("model_id"),
         version: r.get("version"),
         file_name: r.get("file_name"),
         size_bytes: r.get("size_bytes"),
@@ -195,19 +216,25 @@ fn file_from_row(r: &PgRow) -> ApiResult<FileRow> {
     })
 }
 
-/// The file `file_id` of `variant_id`, or 404 (also for another shop's or variant's file).
-async fn fetch_file(tx: &mut Tx, variant_id: Uuid, file_id: Uuid) -> ApiResult<FileRow> {
-    let row = sqlx::query(&format!(
-        r#"select {FILE_COLUMNS} from sliced_file f
-           join model_variant v on v.id = f.variant_id
-           where f.id = $1 and f.variant_id = $2"#
-    ))
-    .bind(file_id)
-    .bind(variant_id)
-    .fetch_optional(&mut **tx)
-    .await
-    .map_err(db)?
-    .ok_or_else(|| ApiError::NotFound("sliced file".into()))?;
+/// The file `file_id` of the variant or model, or 404 (also for another shop's, variant's or
+/// model's file).
+async fn fetch_file(tx: &mut Tx, target: Target, file_id: Uuid) -> ApiResult<FileRow> {
+    let (select, owner, owner_id) = file_select(target);
+    let row = sqlx::query(&format!("{select} where f.id = $1 and {owner} = $2"))
+        .bind(file_id)
+        .bind(owner_id)
+        .fetch_optional(&mut **tx)
+        .await
+        .map_err(db)?
+        .ok_or_else(|| {
+            ApiError::NotFound(
+                match target {
+                    Target::Variant(_) => "sliced file",
+                    Target::Model(_) => "design file",
+                }
+                .into(),
+            )
+        })?;
     file_from_row(&row)
 }
 
@@ -798,39 +825,91 @@ fn thumbnails_of(info: &mut slicefile::SliceInfo) -> Vec<thumbnail::WebImage> {
     })
 }
 
-/// Checks size and hash and reads the metadata, off the async threads.
-fn check_and_inspect(data: &Bytes, upload: &Upload) -> Result<Checked, ApiError> {
+/// Why a completion stops: the file is refused (its bytes and reservation are deleted), or the
+/// store failed (the upload stays, to be completed again).
+enum Stop {
+    Refuse(ApiError),
+    Fail(ApiError),
+}
+
+/// Checks the size and the SHA-256 from one streamed read of the object, then reads the
+/// metadata with core's parser through ranged reads: the file is never held in memory.
+async fn check_and_inspect(state: &ApiState, upload: &Upload) -> Result<Checked, Stop> {
     let announced = u64::try_from(upload.size_bytes).unwrap_or(0);
-    let actual = data.len() as u64;
-    if actual != announced {
-        return Err(ApiError::Unprocessable {
+    let size_mismatch = |actual: u64| {
+        Stop::Refuse(ApiError::Unprocessable {
             message: format!(
                 "size_bytes: the uploaded file has {actual} bytes but {announced} were announced; \
                  it was deleted, upload it again"
             ),
             field: Some("size_bytes".into()),
-        });
+        })
+    };
+    let size = match state.storage.size(&upload.key).await {
+        Ok(size) => size,
+        Err(StorageError::NotFound(_)) => {
+            return Err(Stop::Fail(ApiError::Conflict(
+                "nothing has been uploaded yet: PUT the file to the upload URL, then complete"
+                    .into(),
+            )));
+        }
+        Err(e) => return Err(Stop::Fail(storage_error(e))),
+    };
+    if size != announced {
+        return Err(size_mismatch(size));
     }
-    let sha = hex::encode(Sha256::digest(data));
-    if sha != upload.sha256 {
-        return Err(ApiError::Unprocessable {
+    let digest = state
+        .storage
+        .digest(&upload.key)
+        .await
+        .map_err(|e| Stop::Fail(storage_error(e)))?;
+    if digest.size != announced {
+        return Err(size_mismatch(digest.size));
+    }
+    if digest.sha256 != upload.sha256 {
+        return Err(Stop::Refuse(ApiError::Unprocessable {
             message: format!(
-                "sha256: the uploaded file's SHA-256 is {sha}, not the announced {}; it was \
+                "sha256: the uploaded file's SHA-256 is {}, not the announced {}; it was \
                  deleted, upload it again",
-                upload.sha256
+                digest.sha256, upload.sha256
             ),
             field: Some("sha256".into()),
-        });
+        }));
     }
+    let mut reader = RangedReader::new(
+        state.storage.clone(),
+        upload.key.clone(),
+        size,
+        tokio::runtime::Handle::current(),
+    );
+    let upload = upload.clone();
+    tokio::task::spawn_blocking(move || {
+        let read = slicefile::inspect(&mut reader, &upload.file_name);
+        if let Some(failure) = reader.failure() {
+            return Err(Stop::Fail(ApiError::internal(format!(
+                "reading {} back from the file store failed: {failure}",
+                upload.key
+            ))));
+        }
+        accept(read, &upload).map_err(Stop::Refuse)
+    })
+    .await
+    .map_err(|e| Stop::Fail(ApiError::internal(e)))?
+}
+
+/// What the parser found, if it is a file this upload's target takes.
+fn accept(
+    read: Result<slicefile::SliceInfo, slicefile::SliceError>,
+    upload: &Upload,
+) -> Result<Checked, ApiError> {
     let kind = match upload.target {
         Target::Variant(_) => "a sliced file (.gcode, .bgcode, .3mf)",
         Target::Model(_) => "a design file (.stl, .3mf)",
     };
-    let mut info =
-        slicefile::inspect_bytes(data, &upload.file_name).map_err(|e| ApiError::Unprocessable {
-            message: format!("file: the file cannot be read as {kind}: {e}; it was deleted"),
-            field: Some("file".into()),
-        })?;
+    let mut info = read.map_err(|e| ApiError::Unprocessable {
+        message: format!("file: the file cannot be read as {kind}: {e}; it was deleted"),
+        field: Some("file".into()),
+    })?;
     let wrong = match upload.target {
         Target::Variant(_) => info.format == slicefile::FileFormat::Stl,
         Target::Model(_) => {
@@ -871,11 +950,8 @@ async fn answer_completed(
     file_id: Uuid,
 ) -> ApiResult<(StatusCode, ApiJson<Value>)> {
     let mut tx = state.tx(auth).await?;
-    let out = match target {
-        Target::Variant(v) => serde_json::to_value(fetch_file(&mut tx, v, file_id).await?.out),
-        Target::Model(m) => serde_json::to_value(fetch_model_file(&mut tx, m, file_id).await?.out),
-    }
-    .map_err(ApiError::internal)?;
+    let out = serde_json::to_value(fetch_file(&mut tx, target, file_id).await?.out)
+        .map_err(ApiError::internal)?;
     tx.commit().await.map_err(db)?;
     Ok((StatusCode::OK, ApiJson(out)))
 }
@@ -905,7 +981,7 @@ async fn join_parts(state: &ApiState, upload: &Upload) -> ApiResult<()> {
             _ => missing.push(number.to_string()),
         }
     }
-    if parts.is_empty() && state.storage.get(&upload.key).await.is_ok() {
+    if parts.is_empty() && state.storage.size(&upload.key).await.is_ok() {
         // The local store joined the parts before and deleted them.
         return Ok(());
     }
@@ -945,25 +1021,12 @@ async fn complete_upload(
         return Err(refuse(&state, &auth, upload_id, &upload, error).await);
     }
     join_parts(&state, &upload).await?;
-    let data = match state.storage.get(&upload.key).await {
-        Ok(data) => data,
-        Err(StorageError::NotFound(_)) => {
-            return Err(ApiError::Conflict(
-                "nothing has been uploaded yet: PUT the file to the upload URL, then complete"
-                    .into(),
-            ));
-        }
-        Err(e) => return Err(storage_error(e)),
-    };
-    let checked = {
-        let upload = upload.clone();
-        tokio::task::spawn_blocking(move || check_and_inspect(&data, &upload))
-            .await
-            .map_err(ApiError::internal)?
-    };
-    let checked = match checked {
+    let checked = match check_and_inspect(&state, &upload).await {
         Ok(c) => c,
-        Err(error) => return Err(refuse(&state, &auth, upload_id, &upload, error).await),
+        Err(Stop::Fail(error)) => return Err(error),
+        Err(Stop::Refuse(error)) => {
+            return Err(refuse(&state, &auth, upload_id, &upload, error).await);
+        }
     };
 
     // Thumbnails beside the file: shops/{shop}/uploads/{upload_id}.thumb-{side}.png
@@ -1069,7 +1132,7 @@ async fn record_sliced_file(
         .execute(&mut **tx)
         .await
         .map_err(db)?;
-    let file = fetch_file(tx, variant_id, upload_id).await?;
+    let file = fetch_file(tx, Target::Variant(variant_id), upload_id).await?;
     serde_json::to_value(file.out).map_err(ApiError::internal)
 }
 
@@ -1120,7 +1183,7 @@ async fn record_model_file(
         .execute(&mut **tx)
         .await
         .map_err(db)?;
-    let file = fetch_model_file(tx, model_id, upload_id).await?;
+    let file = fetch_file(tx, Target::Model(model_id), upload_id).await?;
     serde_json::to_value(file.out).map_err(ApiError::internal)
 }
 
@@ -1130,7 +1193,7 @@ async fn record_model_file(
 #[derive(Debug, Serialize)]
 pub struct FileList {
     /// Newest version first.
-    pub items: Vec<SlicedFileOut>,
+    pub items: Vec<FileOut>,
 }
 
 async fn list_files(
@@ -1138,16 +1201,27 @@ async fn list_files(
     auth: AuthUser,
     ApiPath(variant_id): ApiPath<Uuid>,
 ) -> ApiResult<ApiJson<FileList>> {
-    require(&auth, Action::LookUp)?;
-    let mut tx = state.tx(&auth).await?;
-    require_variant(&mut tx, variant_id, false).await?;
+    list(&state, &auth, Target::Variant(variant_id)).await
+}
+
+async fn list_model_files(
+    State(state): State<ApiState>,
+    auth: AuthUser,
+    ApiPath(model_id): ApiPath<Uuid>,
+) -> ApiResult<ApiJson<FileList>> {
+    list(&state, &auth, Target::Model(model_id)).await
+}
+
+async fn list(state: &ApiState, auth: &AuthUser, target: Target) -> ApiResult<ApiJson<FileList>> {
+    require(auth, Action::LookUp)?;
+    let mut tx = state.tx(auth).await?;
+    require_target(&mut tx, target, false).await?;
+    let (select, owner, owner_id) = file_select(target);
     let rows = sqlx::query(&format!(
-        r#"select {FILE_COLUMNS} from sliced_file f
-           join model_variant v on v.id = f.variant_id
-           where f.variant_id = $1
-           order by f.version desc nulls last, f.uploaded_at desc, f.id desc"#
+        "{select} where {owner} = $1 \
+         order by f.version desc nulls last, f.uploaded_at desc, f.id desc"
     ))
-    .bind(variant_id)
+    .bind(owner_id)
     .fetch_all(&mut *tx)
     .await
     .map_err(db)?;
@@ -1169,13 +1243,49 @@ async fn restore_file(
     auth: AuthUser,
     ApiPath((variant_id, file_id)): ApiPath<(Uuid, Uuid)>,
     ApiJson(_body): ApiJson<RestoreFile>,
-) -> ApiResult<ApiJson<SlicedFileOut>> {
-    require(&auth, Action::EditCatalogue)?;
-    let mut tx = state.tx(&auth).await?;
-    require_variant(&mut tx, variant_id, true).await?;
-    fetch_file(&mut tx, variant_id, file_id).await?;
-    make_current(&mut tx, variant_id, file_id).await?;
-    let file = fetch_file(&mut tx, variant_id, file_id).await?;
+) -> ApiResult<ApiJson<FileOut>> {
+    restore(&state, &auth, Target::Variant(variant_id), file_id).await
+}
+
+async fn restore_model_file(
+    State(state): State<ApiState>,
+    auth: AuthUser,
+    ApiPath((model_id, file_id)): ApiPath<(Uuid, Uuid)>,
+    ApiJson(_body): ApiJson<RestoreFile>,
+) -> ApiResult<ApiJson<FileOut>> {
+    restore(&state, &auth, Target::Model(model_id), file_id).await
+}
+
+/// Makes an earlier version current again.
+async fn restore(
+    state: &ApiState,
+    auth: &AuthUser,
+    target: Target,
+    file_id: Uuid,
+) -> ApiResult<ApiJson<FileOut>> {
+    require(auth, Action::EditCatalogue)?;
+    let mut tx = state.tx(auth).await?;
+    require_target(&mut tx, target, true).await?;
+    fetch_file(&mut tx, target, file_id).await?;
+    match target {
+        Target::Variant(variant_id) => make_current(&mut tx, variant_id, file_id).await?,
+        Target::Model(model_id) => {
+            // Two steps: the partial unique index allows one current file per model at any
+            // moment.
+            sqlx::query("update model_file set current = false where model_id = $1 and current")
+                .bind(model_id)
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?;
+            sqlx::query("update model_file set current = true where model_id = $1 and id = $2")
+                .bind(model_id)
+                .bind(file_id)
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?;
+        }
+    }
+    let file = fetch_file(&mut tx, target, file_id).await?;
     tx.commit().await.map_err(db)?;
     Ok(ApiJson(file.out))
 }
@@ -1194,9 +1304,26 @@ async fn download_file(
     auth: AuthUser,
     ApiPath((variant_id, file_id)): ApiPath<(Uuid, Uuid)>,
 ) -> ApiResult<ApiJson<DownloadOut>> {
-    require(&auth, Action::LookUp)?;
-    let mut tx = state.tx(&auth).await?;
-    let file = fetch_file(&mut tx, variant_id, file_id).await?;
+    download(&state, &auth, Target::Variant(variant_id), file_id).await
+}
+
+async fn download_model_file(
+    State(state): State<ApiState>,
+    auth: AuthUser,
+    ApiPath((model_id, file_id)): ApiPath<(Uuid, Uuid)>,
+) -> ApiResult<ApiJson<DownloadOut>> {
+    download(&state, &auth, Target::Model(model_id), file_id).await
+}
+
+async fn download(
+    state: &ApiState,
+    auth: &AuthUser,
+    target: Target,
+    file_id: Uuid,
+) -> ApiResult<ApiJson<DownloadOut>> {
+    require(auth, Action::LookUp)?;
+    let mut tx = state.tx(auth).await?;
+    let file = fetch_file(&mut tx, target, file_id).await?;
     tx.commit().await.map_err(db)?;
     let link = state
         .storage
@@ -1222,15 +1349,26 @@ async fn download_thumbnail(
     ApiPath((variant_id, file_id)): ApiPath<(Uuid, Uuid)>,
     ApiQuery(q): ApiQuery<ThumbnailQuery>,
 ) -> ApiResult<ApiJson<DownloadOut>> {
-    require(&auth, Action::LookUp)?;
-    let side = thumbnail_side(&q)?;
-    let mut tx = state.tx(&auth).await?;
-    let file = fetch_file(&mut tx, variant_id, file_id).await?;
-    tx.commit().await.map_err(db)?;
-    thumbnail_link(&state, &file.thumbnails, &file.out.file_name, side).await
+    thumbnail_link(&state, &auth, Target::Variant(variant_id), file_id, &q).await
 }
 
-fn thumbnail_side(q: &ThumbnailQuery) -> ApiResult<u32> {
+async fn download_model_thumbnail(
+    State(state): State<ApiState>,
+    auth: AuthUser,
+    ApiPath((model_id, file_id)): ApiPath<(Uuid, Uuid)>,
+    ApiQuery(q): ApiQuery<ThumbnailQuery>,
+) -> ApiResult<ApiJson<DownloadOut>> {
+    thumbnail_link(&state, &auth, Target::Model(model_id), file_id, &q).await
+}
+
+async fn thumbnail_link(
+    state: &ApiState,
+    auth: &AuthUser,
+    target: Target,
+    file_id: Uuid,
+    q: &ThumbnailQuery,
+) -> ApiResult<ApiJson<DownloadOut>> {
+    require(auth, Action::LookUp)?;
     let side = q.size.unwrap_or(512);
     if !thumbnail::WEB_SIDES.contains(&side) {
         return Err(invalid_field(
@@ -1238,16 +1376,11 @@ fn thumbnail_side(q: &ThumbnailQuery) -> ApiResult<u32> {
             format!("must be one of {:?}", thumbnail::WEB_SIDES),
         ));
     }
-    Ok(side)
-}
-
-async fn thumbnail_link(
-    state: &ApiState,
-    thumbnails: &[StoredThumbnail],
-    file_name: &str,
-    side: u32,
-) -> ApiResult<ApiJson<DownloadOut>> {
-    let thumb = thumbnails
+    let mut tx = state.tx(auth).await?;
+    let file = fetch_file(&mut tx, target, file_id).await?;
+    tx.commit().await.map_err(db)?;
+    let thumb = file
+        .thumbnails
         .iter()
         .find(|t| t.max_side == side)
         .ok_or_else(|| ApiError::NotFound("thumbnail".into()))?;
@@ -1257,178 +1390,10 @@ async fn thumbnail_link(
         .await
         .map_err(storage_error)?;
     Ok(ApiJson(DownloadOut {
-        file_name: format!("{file_name}.{side}.png"),
+        file_name: format!("{}.{side}.png", file.out.file_name),
         size_bytes: thumb.bytes,
         link,
     }))
-}
-
-// ---------------------------------------------------------------------------------------
-// A model's design files (STL, plain 3MF)
-
-/// One version of a model's design file.
-#[derive(Debug, Serialize)]
-pub struct ModelFileOut {
-    pub id: Uuid,
-    pub model_id: Uuid,
-    pub version: i32,
-    pub file_name: String,
-    pub size_bytes: i64,
-    pub sha256: String,
-    /// What the server read from the file (`format` `stl` or `3mf`; `model` holds objects,
-    /// triangles, bounding box and volume).
-    pub metadata: Value,
-    pub thumbnails: Vec<ThumbnailOut>,
-    #[serde(with = "time::serde::rfc3339")]
-    pub uploaded_at: OffsetDateTime,
-    /// Whether this is the version the model shows.
-    pub current: bool,
-}
-
-struct ModelFileRow {
-    out: ModelFileOut,
-    storage_key: String,
-    thumbnails: Vec<StoredThumbnail>,
-}
-
-const MODEL_FILE_COLUMNS: &str = "id, model_id, version, file_name, size_bytes, sha256, metadata, \
-    thumbnails, uploaded_at, storage_key, current";
-
-fn model_file_from_row(r: &PgRow) -> ApiResult<ModelFileRow> {
-    let metadata: SqlJson<Value> = r.try_get("metadata").map_err(ApiError::internal)?;
-    let thumbnails: SqlJson<Vec<StoredThumbnail>> =
-        r.try_get("thumbnails").map_err(ApiError::internal)?;
-    let out = ModelFileOut {
-        id: r.get("id"),
-        model_id: r.get("model_id"),
-        version: r.get("version"),
-        file_name: r.get("file_name"),
-        size_bytes: r.get("size_bytes"),
-        sha256: r.get("sha256"),
-        metadata: metadata.0,
-        thumbnails: thumbnails
-            .0
-            .iter()
-            .map(|t| ThumbnailOut {
-                max_side: t.max_side,
-                width: t.width,
-                height: t.height,
-                bytes: t.bytes,
-            })
-            .collect(),
-        uploaded_at: r.get("uploaded_at"),
-        current: r.get("current"),
-    };
-    Ok(ModelFileRow {
-        out,
-        storage_key: r.get("storage_key"),
-        thumbnails: thumbnails.0,
-    })
-}
-
-/// The design file `file_id` of `model_id`, or 404 (also for another shop's or model's).
-async fn fetch_model_file(tx: &mut Tx, model_id: Uuid, file_id: Uuid) -> ApiResult<ModelFileRow> {
-    let row = sqlx::query(&format!(
-        "select {MODEL_FILE_COLUMNS} from model_file where id = $1 and model_id = $2"
-    ))
-    .bind(file_id)
-    .bind(model_id)
-    .fetch_optional(&mut **tx)
-    .await
-    .map_err(db)?
-    .ok_or_else(|| ApiError::NotFound("design file".into()))?;
-    model_file_from_row(&row)
-}
-
-#[derive(Debug, Serialize)]
-pub struct ModelFileList {
-    /// Newest version first.
-    pub items: Vec<ModelFileOut>,
-}
-
-async fn list_model_files(
-    State(state): State<ApiState>,
-    auth: AuthUser,
-    ApiPath(model_id): ApiPath<Uuid>,
-) -> ApiResult<ApiJson<ModelFileList>> {
-    require(&auth, Action::LookUp)?;
-    let mut tx = state.tx(&auth).await?;
-    require_model(&mut tx, model_id, false).await?;
-    let rows = sqlx::query(&format!(
-        "select {MODEL_FILE_COLUMNS} from model_file where model_id = $1 order by version desc"
-    ))
-    .bind(model_id)
-    .fetch_all(&mut *tx)
-    .await
-    .map_err(db)?;
-    tx.commit().await.map_err(db)?;
-    let items = rows
-        .iter()
-        .map(|r| model_file_from_row(r).map(|f| f.out))
-        .collect::<ApiResult<Vec<_>>>()?;
-    Ok(ApiJson(ModelFileList { items }))
-}
-
-async fn restore_model_file(
-    State(state): State<ApiState>,
-    auth: AuthUser,
-    ApiPath((model_id, file_id)): ApiPath<(Uuid, Uuid)>,
-    ApiJson(_body): ApiJson<RestoreFile>,
-) -> ApiResult<ApiJson<ModelFileOut>> {
-    require(&auth, Action::EditCatalogue)?;
-    let mut tx = state.tx(&auth).await?;
-    require_model(&mut tx, model_id, true).await?;
-    fetch_model_file(&mut tx, model_id, file_id).await?;
-    // Two steps: the partial unique index allows one current file per model at any moment.
-    sqlx::query("update model_file set current = false where model_id = $1 and current")
-        .bind(model_id)
-        .execute(&mut *tx)
-        .await
-        .map_err(db)?;
-    sqlx::query("update model_file set current = true where model_id = $1 and id = $2")
-        .bind(model_id)
-        .bind(file_id)
-        .execute(&mut *tx)
-        .await
-        .map_err(db)?;
-    let file = fetch_model_file(&mut tx, model_id, file_id).await?;
-    tx.commit().await.map_err(db)?;
-    Ok(ApiJson(file.out))
-}
-
-async fn download_model_file(
-    State(state): State<ApiState>,
-    auth: AuthUser,
-    ApiPath((model_id, file_id)): ApiPath<(Uuid, Uuid)>,
-) -> ApiResult<ApiJson<DownloadOut>> {
-    require(&auth, Action::LookUp)?;
-    let mut tx = state.tx(&auth).await?;
-    let file = fetch_model_file(&mut tx, model_id, file_id).await?;
-    tx.commit().await.map_err(db)?;
-    let link = state
-        .storage
-        .presign_get(&stored_key(&file.storage_key)?, DOWNLOAD_URL_TTL)
-        .await
-        .map_err(storage_error)?;
-    Ok(ApiJson(DownloadOut {
-        file_name: file.out.file_name,
-        size_bytes: u64::try_from(file.out.size_bytes).unwrap_or(0),
-        link,
-    }))
-}
-
-async fn download_model_thumbnail(
-    State(state): State<ApiState>,
-    auth: AuthUser,
-    ApiPath((model_id, file_id)): ApiPath<(Uuid, Uuid)>,
-    ApiQuery(q): ApiQuery<ThumbnailQuery>,
-) -> ApiResult<ApiJson<DownloadOut>> {
-    require(&auth, Action::LookUp)?;
-    let side = thumbnail_side(&q)?;
-    let mut tx = state.tx(&auth).await?;
-    let file = fetch_model_file(&mut tx, model_id, file_id).await?;
-    tx.commit().await.map_err(db)?;
-    thumbnail_link(&state, &file.thumbnails, &file.out.file_name, side).await
 }
 
 #[cfg(test)]

@@ -1,11 +1,11 @@
 //! `GET`/`PUT /files/{key}?expires=&sig=`: the local store's signed URLs, checked here.
 
-use axum::Router;
-use axum::body::{Body, Bytes};
-use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::body::Body;
+use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use axum::{Json, Router};
 use serde::Deserialize;
 
 use crate::app::AppState;
@@ -23,9 +23,7 @@ pub struct Signature {
 }
 
 pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/files/{*key}", get(download).put(upload))
-        .layer(DefaultBodyLimit::max(MAX_UPLOAD_BYTES))
+    Router::new().route("/files/{*key}", get(download).put(upload))
 }
 
 fn authorise<'a>(
@@ -48,19 +46,23 @@ fn authorise<'a>(
     Ok((store, key))
 }
 
+/// Streams the file from disk (never read whole into memory).
 async fn download(
     State(state): State<AppState>,
     Path(key): Path<String>,
     Query(signature): Query<Signature>,
 ) -> Result<Response, ApiError> {
     let (store, key) = authorise(&state, "GET", &key, &signature)?;
-    match store.get(&key).await {
-        Ok(data) => Ok((
+    let opened =
+        async { Ok::<_, StorageError>((store.size(&key).await?, store.open(&key).await?)) };
+    match opened.await {
+        Ok((size, reader)) => Ok((
             [
-                (header::CONTENT_TYPE, "application/octet-stream"),
-                (header::CACHE_CONTROL, "private, max-age=300"),
+                (header::CONTENT_TYPE, "application/octet-stream".to_owned()),
+                (header::CACHE_CONTROL, "private, max-age=300".to_owned()),
+                (header::CONTENT_LENGTH, size.to_string()),
             ],
-            Body::from(data),
+            Body::from_stream(tokio_util::io::ReaderStream::new(reader)),
         )
             .into_response()),
         Err(StorageError::NotFound(_)) => Err(ApiError::NotFound("file".into())),
@@ -68,13 +70,22 @@ async fn download(
     }
 }
 
+/// Streams the request body to disk (through a temporary file), one chunk at a time.
 async fn upload(
     State(state): State<AppState>,
     Path(key): Path<String>,
     Query(signature): Query<Signature>,
-    body: Bytes,
-) -> Result<StatusCode, ApiError> {
+    body: Body,
+) -> Result<Response, ApiError> {
     let (store, key) = authorise(&state, "PUT", &key, &signature)?;
-    store.put(&key, body).await.map_err(ApiError::internal)?;
-    Ok(StatusCode::OK)
+    let limit = MAX_UPLOAD_BYTES as u64;
+    match store.put_stream(&key, body.into_data_stream(), limit).await {
+        Ok(_) => Ok(StatusCode::OK.into_response()),
+        Err(e @ StorageError::TooLarge { .. }) => Ok((
+            StatusCode::PAYLOAD_TOO_LARGE,
+            Json(serde_json::json!({"error": {"code": "too_large", "message": e.to_string()}})),
+        )
+            .into_response()),
+        Err(e) => Err(ApiError::internal(e)),
+    }
 }

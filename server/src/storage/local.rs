@@ -8,6 +8,14 @@ use bytes::Bytes;
 use super::signed_url::UrlSigner;
 use super::{ObjectInfo, ObjectKey, PresignedUrl, StorageError, UploadedPart};
 
+/// No file at a path: nothing there, or a file where the path wants a folder.
+fn missing(e: &std::io::Error) -> bool {
+    matches!(
+        e.kind(),
+        std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory
+    )
+}
+
 #[derive(Debug, Clone)]
 pub struct LocalStore {
     root: PathBuf,
@@ -61,6 +69,48 @@ impl LocalStore {
         Ok(())
     }
 
+    /// [`LocalStore::put`] from a stream of chunks (a request body), never holding more than
+    /// one chunk; past `limit` bytes it stops and leaves nothing. Returns the bytes written.
+    pub async fn put_stream<S, E>(
+        &self,
+        key: &ObjectKey,
+        mut body: S,
+        limit: u64,
+    ) -> Result<u64, StorageError>
+    where
+        S: futures_util::Stream<Item = Result<Bytes, E>> + Unpin,
+        E: std::fmt::Display,
+    {
+        use futures_util::StreamExt;
+        use tokio::io::AsyncWriteExt;
+        let path = self.path_of(key);
+        if let Some(parent) = path.parent() {
+            tokio::fs::create_dir_all(parent).await?;
+        }
+        let temp = path.with_extension(format!("partial-{}", uuid::Uuid::new_v4().simple()));
+        let written = async {
+            let mut out = tokio::fs::File::create(&temp).await?;
+            let mut written = 0u64;
+            while let Some(chunk) = body.next().await {
+                let chunk = chunk
+                    .map_err(|e| StorageError::Refused(format!("the upload broke off: {e}")))?;
+                written += chunk.len() as u64;
+                if written > limit {
+                    return Err(StorageError::TooLarge { limit });
+                }
+                out.write_all(&chunk).await?;
+            }
+            out.flush().await?;
+            tokio::fs::rename(&temp, &path).await?;
+            Ok(written)
+        }
+        .await;
+        if written.is_err() {
+            let _ = tokio::fs::remove_file(&temp).await;
+        }
+        written
+    }
+
     pub async fn get(&self, key: &ObjectKey) -> Result<Bytes, StorageError> {
         match tokio::fs::read(self.path_of(key)).await {
             Ok(data) => Ok(Bytes::from(data)),
@@ -71,14 +121,44 @@ impl LocalStore {
         }
     }
 
-    pub async fn open(&self, key: &ObjectKey) -> Result<super::ObjectReader, StorageError> {
-        match tokio::fs::File::open(self.path_of(key)).await {
-            Ok(file) => Ok(Box::pin(file)),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                Err(StorageError::NotFound(key.to_string()))
-            }
+    pub async fn size(&self, key: &ObjectKey) -> Result<u64, StorageError> {
+        match tokio::fs::metadata(self.path_of(key)).await {
+            Ok(meta) if meta.is_file() => Ok(meta.len()),
+            Ok(_) => Err(StorageError::NotFound(key.to_string())),
+            Err(e) if missing(&e) => Err(StorageError::NotFound(key.to_string())),
             Err(e) => Err(e.into()),
         }
+    }
+
+    pub async fn read_range(
+        &self,
+        key: &ObjectKey,
+        offset: u64,
+        len: u64,
+    ) -> Result<Bytes, StorageError> {
+        use tokio::io::{AsyncReadExt, AsyncSeekExt};
+        let mut file = self.open_file(key).await?;
+        let size = file.metadata().await?.len();
+        if offset >= size {
+            return Ok(Bytes::new());
+        }
+        let want = len.min(size - offset);
+        file.seek(std::io::SeekFrom::Start(offset)).await?;
+        let mut data = Vec::with_capacity(usize::try_from(want).unwrap_or(0));
+        file.take(want).read_to_end(&mut data).await?;
+        Ok(Bytes::from(data))
+    }
+
+    async fn open_file(&self, key: &ObjectKey) -> Result<tokio::fs::File, StorageError> {
+        match tokio::fs::File::open(self.path_of(key)).await {
+            Ok(file) => Ok(file),
+            Err(e) if missing(&e) => Err(StorageError::NotFound(key.to_string())),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    pub async fn open(&self, key: &ObjectKey) -> Result<super::ObjectReader, StorageError> {
+        Ok(Box::pin(self.open_file(key).await?))
     }
 
     /// Removes the prefix's whole folder (partial uploads included).

@@ -3,6 +3,7 @@
 
 mod key;
 mod local;
+mod ranged;
 mod s3;
 pub mod signed_url;
 
@@ -16,6 +17,7 @@ pub type ObjectReader = Pin<Box<dyn tokio::io::AsyncRead + Send>>;
 
 pub use key::{KeyError, ObjectKey};
 pub use local::LocalStore;
+pub use ranged::{MAX_FETCH, MIN_FETCH, RangedReader};
 pub use s3::S3Store;
 
 #[derive(Debug, thiserror::Error)]
@@ -30,6 +32,16 @@ pub enum StorageError {
     Refused(String),
     #[error("file store I/O failed: {0}")]
     Io(#[from] std::io::Error),
+    #[error("the file is larger than the {limit}-byte limit of one upload")]
+    TooLarge { limit: u64 },
+}
+
+/// An object's size and SHA-256 as read back from the store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectDigest {
+    pub size: u64,
+    /// Lower-case hex.
+    pub sha256: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -86,11 +98,60 @@ impl Storage {
         }
     }
 
+    /// A whole object in memory: for small ones (thumbnails, tests). Large files are read
+    /// with [`Storage::open`], [`Storage::read_range`] or a [`RangedReader`].
     pub async fn get(&self, key: &ObjectKey) -> Result<Bytes, StorageError> {
         match self {
             Storage::Local(s) => s.get(key).await,
             Storage::S3(s) => s.get(key).await,
         }
+    }
+
+    /// The object's size in bytes (`NotFound` when there is none).
+    pub async fn size(&self, key: &ObjectKey) -> Result<u64, StorageError> {
+        match self {
+            Storage::Local(s) => s.size(key).await,
+            Storage::S3(s) => s.size(key).await,
+        }
+    }
+
+    /// Up to `len` bytes at `offset` (fewer only at the end of the object; none past it).
+    pub async fn read_range(
+        &self,
+        key: &ObjectKey,
+        offset: u64,
+        len: u64,
+    ) -> Result<Bytes, StorageError> {
+        if len == 0 {
+            return Ok(Bytes::new());
+        }
+        match self {
+            Storage::Local(s) => s.read_range(key, offset, len).await,
+            Storage::S3(s) => s.read_range(key, offset, len).await,
+        }
+    }
+
+    /// Size and SHA-256 of the object, from one streamed read (a few hundred KiB in memory
+    /// whatever its size).
+    pub async fn digest(&self, key: &ObjectKey) -> Result<ObjectDigest, StorageError> {
+        use sha2::Digest;
+        use tokio::io::AsyncReadExt;
+        let mut reader = self.open(key).await?;
+        let mut hasher = sha2::Sha256::new();
+        let mut buf = vec![0u8; DIGEST_BUFFER];
+        let mut size = 0u64;
+        loop {
+            let n = reader.read(&mut buf).await?;
+            if n == 0 {
+                break;
+            }
+            hasher.update(&buf[..n]);
+            size += n as u64;
+        }
+        Ok(ObjectDigest {
+            size,
+            sha256: hex::encode(hasher.finalize()),
+        })
     }
 
     /// Streams an object (export, backup): the reader yields its bytes as the store sends them.
@@ -211,6 +272,9 @@ impl Storage {
         }
     }
 }
+
+/// The read buffer of [`Storage::digest`].
+const DIGEST_BUFFER: usize = 256 * 1024;
 
 /// The multipart id the local store uses (its parts are found by the object key).
 pub const LOCAL_MULTIPART_ID: &str = "local";

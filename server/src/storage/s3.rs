@@ -96,39 +96,90 @@ impl S3Store {
         Ok(())
     }
 
-    pub async fn get(&self, key: &ObjectKey) -> Result<Bytes, StorageError> {
+    /// `GET` of the object, or of `range` of it (`bytes=a-b`).
+    async fn get_object(
+        &self,
+        key: &ObjectKey,
+        range: Option<String>,
+    ) -> Result<Option<aws_sdk_s3::operation::get_object::GetObjectOutput>, StorageError> {
         let answer = self
             .client
             .get_object()
             .bucket(&self.bucket)
             .key(key.as_str())
+            .set_range(range)
             .send()
             .await;
-        let object = match answer {
-            Ok(object) => object,
+        match answer {
+            Ok(object) => Ok(Some(object)),
             Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => {
-                return Err(StorageError::NotFound(key.to_string()));
+                Err(StorageError::NotFound(key.to_string()))
             }
-            Err(e) => return Err(refused(e)),
+            // A range that starts past the end.
+            Err(e) if e.raw_response().is_some_and(|r| r.status().as_u16() == 416) => Ok(None),
+            Err(e) => Err(refused(e)),
+        }
+    }
+
+    pub async fn get(&self, key: &ObjectKey) -> Result<Bytes, StorageError> {
+        let Some(object) = self.get_object(key, None).await? else {
+            return Ok(Bytes::new());
         };
         let data = object.body.collect().await.map_err(refused)?;
         Ok(data.into_bytes())
     }
 
-    pub async fn open(&self, key: &ObjectKey) -> Result<super::ObjectReader, StorageError> {
+    pub async fn size(&self, key: &ObjectKey) -> Result<u64, StorageError> {
         let answer = self
             .client
-            .get_object()
+            .head_object()
             .bucket(&self.bucket)
             .key(key.as_str())
             .send()
             .await;
         match answer {
-            Ok(object) => Ok(Box::pin(object.body.into_async_read())),
-            Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => {
+            Ok(head) => Ok(u64::try_from(head.content_length().unwrap_or(0)).unwrap_or(0)),
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_not_found()) => {
                 Err(StorageError::NotFound(key.to_string()))
             }
             Err(e) => Err(refused(e)),
+        }
+    }
+
+    /// A `GET` with a `Range` header; past the end of the object there are no bytes.
+    pub async fn read_range(
+        &self,
+        key: &ObjectKey,
+        offset: u64,
+        len: u64,
+    ) -> Result<Bytes, StorageError> {
+        let last = offset.saturating_add(len - 1);
+        let Some(object) = self
+            .get_object(key, Some(format!("bytes={offset}-{last}")))
+            .await?
+        else {
+            return Ok(Bytes::new());
+        };
+        if offset > 0 && object.content_range().is_none() {
+            return Err(StorageError::Refused(format!(
+                "the store ignored the Range header of a read of {key} at {offset}"
+            )));
+        }
+        // Never more than asked, whatever the store sends.
+        let mut body = object.body.into_async_read();
+        let mut data = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
+        tokio::io::AsyncReadExt::read_to_end(
+            &mut tokio::io::AsyncReadExt::take(&mut body, len),
+            &mut data,
+        )
+        .await?;
+        Ok(Bytes::from(data))
+    }
+
+    pub async fn open(&self, key: &ObjectKey) -> Result<super::ObjectReader, StorageError> {
+        match self.get_object(key, None).await? {
+            Some(object) => Ok(Box::pin(object.body.into_async_read())),
+            None => Ok(Box::pin(tokio::io::empty())),
         }
     }
 

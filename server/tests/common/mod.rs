@@ -282,3 +282,4 @@ impl Api {
 }
 
 pub mod fixtures;
+pub mod uploads;
