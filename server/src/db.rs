@@ -46,6 +46,8 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<PgPool, DbError>
     PgPoolOptions::new()
         .max_connections(max_connections)
         .acquire_timeout(Duration::from_secs(10))
+        // No ping before every checkout (a round trip per request; see `tenancy::app_pool`).
+        .test_before_acquire(false)
         .connect_with(options)
         .await
         .map_err(|e| DbError::Unreachable {

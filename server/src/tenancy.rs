@@ -25,6 +25,9 @@ pub fn app_pool(owner: &PgPool, settings: &Settings) -> Result<PgPool, DbError> 
     Ok(PgPoolOptions::new()
         .max_connections(20)
         .acquire_timeout(Duration::from_secs(10))
+        // No `select 1` before every checkout: that ping was a round trip per request. A
+        // connection the database closed fails its first query and leaves the pool.
+        .test_before_acquire(false)
         .connect_lazy_with(options))
 }
 
@@ -45,15 +48,26 @@ pub async fn set_tenant(
     Ok(())
 }
 
+/// `begin` and the tenant settings in one simple query, so that a request transaction
+/// starts in one round trip instead of two. The values are UUIDs, written by `Uuid`'s own
+/// formatting (hex digits and dashes), so nothing from a request reaches the SQL text.
+fn begin_statement(shop_id: Uuid, user_id: Uuid, session_id: Option<Uuid>) -> String {
+    let session = session_id.map(|s| s.to_string()).unwrap_or_default();
+    format!(
+        "begin; select set_config('app.shop_id', '{shop_id}', true), \
+         set_config('app.user_id', '{user_id}', true), \
+         set_config('app.session_id', '{session}', true)"
+    )
+}
+
 /// Begins a transaction on `pool` acting for `shop_id` and `user_id`.
 pub async fn begin(
     pool: &PgPool,
     shop_id: Uuid,
     user_id: Uuid,
 ) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
-    let mut tx = pool.begin().await?;
-    set_tenant(&mut tx, Some(shop_id), Some(user_id)).await?;
-    Ok(tx)
+    pool.begin_with(begin_statement(shop_id, user_id, None))
+        .await
 }
 
 /// [`begin`] for a signed-in request: also records its session (`app.session_id`) for the
@@ -64,16 +78,6 @@ pub async fn begin_session(
     user_id: Uuid,
     session_id: Option<Uuid>,
 ) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
-    let mut tx = pool.begin().await?;
-    sqlx::query(
-        r#"select set_config('app.shop_id', $1::text, true),
-                  set_config('app.user_id', $2::text, true),
-                  set_config('app.session_id', coalesce($3::text, ''), true)"#,
-    )
-    .bind(shop_id)
-    .bind(user_id)
-    .bind(session_id)
-    .execute(&mut *tx)
-    .await?;
-    Ok(tx)
+    pool.begin_with(begin_statement(shop_id, user_id, session_id))
+        .await
 }

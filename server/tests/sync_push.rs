@@ -210,6 +210,53 @@ async fn a_poison_op_mid_batch_is_rejected_alone(pool: PgPool) {
     server.stop().await;
 }
 
+/// A push first projects its ops without a savepoint per op; an op the REST tables cannot
+/// hold fails that attempt, and the batch is applied again with the savepoints: the op
+/// counts, with its note, and the ops around it are projected once.
+#[sqlx::test(migrator = "printstall_server::db::MIGRATOR")]
+async fn an_op_the_rest_tables_cannot_hold_keeps_its_note_mid_batch(pool: PgPool) {
+    let server = start_api(pool.clone()).await;
+    let owner = Api::register(&server.url, "o@example.com").await;
+    let rex = product(&owner, "REX").await;
+    let mut a = Device::new(&owner);
+    // A product made on a phone with a SKU the shop already uses: the `product` table's
+    // unique key refuses the row, which only the database can tell.
+    let twin = Uuid::now_v7();
+    let ops = vec![
+        a.op(adjust(&rex, 2)),
+        a.op(json!({"kind": "entity.set.v1", "entity": "product", "id": twin, "fields": {"sku": "REX", "name": "Twin", "price": 100}})),
+        a.op(sale(Uuid::now_v7(), &[(&rex, 1)])),
+        a.op(adjust(&rex, 3)),
+    ];
+    let (status, r) = a.push(&ops).await;
+    assert_eq!(status, 200, "{r}");
+    assert_eq!(
+        statuses(&r),
+        ["applied", "applied", "applied", "applied"],
+        "{r}"
+    );
+    let notes = r["results"][1]["notes"].to_string();
+    assert!(notes.contains("do not show this change yet"), "{r}");
+    assert_eq!(r["results"][0]["notes"], Value::Null, "{r}");
+    // Each op projected once: the level, its ledger and the sale.
+    assert_eq!(on_hand(&owner, &rex).await, 4);
+    assert_eq!(ledger_sum(&pool, &rex).await, (4, 3));
+    let sales: i64 = sqlx::query_scalar("select count(*) from sale")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(sales, 1);
+    assert_eq!(pushed_op_count(&pool).await, 4);
+    // The cell still carries the product for the devices.
+    let mut pulled = Pulled::default();
+    pulled.drain(&owner, 50).await;
+    assert!(
+        pulled.cells.contains_key(&("product".to_owned(), twin)),
+        "the phone's product reaches other devices"
+    );
+    server.stop().await;
+}
+
 #[sqlx::test(migrator = "printstall_server::db::MIGRATOR")]
 async fn bad_requests_change_nothing(pool: PgPool) {
     let server = start_api(pool.clone()).await;

@@ -71,6 +71,33 @@ pub async fn project(
     }
 }
 
+/// [`project`] without its savepoint, for a push that first tries its whole batch without
+/// one savepoint per op (two round trips each): a data error fails the statement, and the
+/// push then rolls back and applies the batch again through [`project`] (see
+/// `push::attempt`). The error is returned as is.
+pub async fn project_unguarded(
+    conn: &mut PgConnection,
+    user: &AuthUser,
+    op: &Op,
+    applied: &Applied,
+    state: &State,
+) -> Result<Projected, sqlx::Error> {
+    let mut out = Projected::default();
+    project_inner(conn, user, op, applied, state, &mut out).await?;
+    Ok(out)
+}
+
+/// Whether `e` is a data error that [`project`] turns into a note (and a push's fast path
+/// into a second, guarded attempt).
+pub fn is_data_error(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Database(e) => e
+            .code()
+            .is_some_and(|c| c.starts_with("23") || c.starts_with("22")),
+        _ => false,
+    }
+}
+
 async fn project_inner(
     conn: &mut PgConnection,
     user: &AuthUser,

@@ -126,14 +126,27 @@ pub async fn handler(
         None => None,
     };
     let mut tx = crate::tenancy::begin(&st.api.app, user.shop_id, user.user_id).await?;
-    sqlx::query(r#"insert into shop_sync (shop_id) values ($1) on conflict (shop_id) do nothing"#)
+    let read = r#"select version, epoch from shop_sync where shop_id = $1"#;
+    let row = match sqlx::query(read)
         .bind(user.shop_id)
-        .execute(&mut *tx)
-        .await?;
-    let row = sqlx::query(r#"select version, epoch from shop_sync where shop_id = $1"#)
-        .bind(user.shop_id)
-        .fetch_one(&mut *tx)
-        .await?;
+        .fetch_optional(&mut *tx)
+        .await?
+    {
+        Some(row) => row,
+        None => {
+            // No writer has made the shop's row yet.
+            sqlx::query(
+                r#"insert into shop_sync (shop_id) values ($1) on conflict (shop_id) do nothing"#,
+            )
+            .bind(user.shop_id)
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query(read)
+                .bind(user.shop_id)
+                .fetch_one(&mut *tx)
+                .await?
+        }
+    };
     let shop_version: i64 = row.get("version");
     let epoch: Uuid = row.get("epoch");
     let after = match after {

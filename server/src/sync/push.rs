@@ -183,12 +183,21 @@ pub async fn push(st: &SyncState, user: &AuthUser, input: &PushIn) -> SyncResult
     // An op id already used by another shop (invisible here) is found by the insert; the
     // attempt is rolled back and made again with that op refused up front.
     let mut taken = BTreeSet::new();
+    // The first attempt projects the ops into the REST tables without a savepoint per op
+    // (two round trips each, a third of a push's statements). Should one of them fail with
+    // a data error, the attempt is rolled back and made again with the savepoints, which
+    // turn that error into the op's note exactly as before.
+    let mut fast = true;
     loop {
-        match attempt(st, user, input, &taken).await? {
+        match attempt(st, user, input, &taken, fast).await? {
             Attempt::Done(out) => return Ok(out),
             Attempt::Taken(id) if taken.insert(id) => {}
             Attempt::Taken(_) => {
                 return Err(ApiError::internal("an op id collided twice").into());
+            }
+            Attempt::Guard if fast => fast = false,
+            Attempt::Guard => {
+                return Err(ApiError::internal("a guarded projection asked for a guard").into());
             }
         }
     }
@@ -197,6 +206,8 @@ pub async fn push(st: &SyncState, user: &AuthUser, input: &PushIn) -> SyncResult
 enum Attempt {
     Done(PushOut),
     Taken(Uuid),
+    /// A projection failed on the fast path: push again with a savepoint per op.
+    Guard,
 }
 
 async fn attempt(
@@ -204,6 +215,7 @@ async fn attempt(
     user: &AuthUser,
     input: &PushIn,
     taken: &BTreeSet<Uuid>,
+    fast: bool,
 ) -> SyncResult<Attempt> {
     let mut tx = crate::tenancy::begin(&st.api.app, user.shop_id, user.user_id).await?;
     register_device(&mut tx, user, input.device_id).await?;
@@ -212,7 +224,10 @@ async fn attempt(
     let version = take_version(&mut tx, user.shop_id).await?;
 
     let now_ms = server_now_ms();
-    let mut batch = Batch::default();
+    let mut batch = Batch {
+        fast,
+        ..Batch::default()
+    };
     // The stored answers of the ops delivered before, in one query.
     let ids: Vec<Uuid> = input.ops.iter().filter_map(raw_op_id).collect();
     let stored: Vec<(Uuid, Value)> =
@@ -250,13 +265,16 @@ async fn attempt(
             &mut batch,
         )
         .await?;
-        match answer {
-            OpResult::Answer(a) => results.push(a),
-            OpResult::Taken(id) => return Ok(Attempt::Taken(id)),
+        if batch.failed_fast {
+            // The transaction is aborted: dropping it rolls it back.
+            return Ok(Attempt::Guard);
         }
+        results.push(answer);
     }
 
-    batch.finish(&mut tx, user.shop_id, version).await?;
+    if let Some(id) = batch.finish(&mut tx, user, version).await? {
+        return Ok(Attempt::Taken(id));
+    }
     tx.commit().await?;
     Ok(Attempt::Done(PushOut {
         protocol: PROTOCOL,
@@ -272,12 +290,12 @@ async fn attempt(
 /// cursor has passed version v can never later find a newly committed change at or below
 /// v (a plain sequence would allow that: transactions commit out of order).
 pub async fn take_version(conn: &mut PgConnection, shop: Uuid) -> SyncResult<i64> {
-    sqlx::query(r#"insert into shop_sync (shop_id) values ($1) on conflict (shop_id) do nothing"#)
-        .bind(shop)
-        .execute(&mut *conn)
-        .await?;
+    // One round trip: the shop's first writer makes its row (version 1), the others take
+    // the row lock through `on conflict do update`, the same lock an `update` takes.
     Ok(sqlx::query_scalar(
-        r#"update shop_sync set version = version + 1 where shop_id = $1 returning version"#,
+        r#"insert into shop_sync (shop_id, version) values ($1, 1)
+           on conflict (shop_id) do update set version = shop_sync.version + 1
+           returning version"#,
     )
     .bind(shop)
     .fetch_one(&mut *conn)
@@ -288,14 +306,20 @@ pub async fn take_version(conn: &mut PgConnection, shop: Uuid) -> SyncResult<i64
 /// writes REST rows before its op, so that it queues behind the shop's other writers before
 /// it holds any row they may need (the order a push takes its locks in).
 pub async fn lock_shop(conn: &mut PgConnection, shop: Uuid) -> SyncResult<()> {
+    let lock = r#"select version from shop_sync where shop_id = $1 for update"#;
+    let found: Option<i64> = sqlx::query_scalar(lock)
+        .bind(shop)
+        .fetch_optional(&mut *conn)
+        .await?;
+    if found.is_some() {
+        return Ok(());
+    }
+    // The shop's first writer: make the row, then lock it.
     sqlx::query(r#"insert into shop_sync (shop_id) values ($1) on conflict (shop_id) do nothing"#)
         .bind(shop)
         .execute(&mut *conn)
         .await?;
-    sqlx::query(r#"select version from shop_sync where shop_id = $1 for update"#)
-        .bind(shop)
-        .fetch_one(&mut *conn)
-        .await?;
+    sqlx::query(lock).bind(shop).fetch_one(&mut *conn).await?;
     Ok(())
 }
 
@@ -355,17 +379,31 @@ pub async fn apply_server_op_as(
     body: printstall_core::sync::OpBody,
 ) -> SyncResult<ServerApplied> {
     let version = take_version(conn, user.shop_id).await?;
-    register_device(conn, user, device).await?;
     // Read under the shop's version lock: the device's ops are numbered and stamped in order.
-    let last: Option<(i64, Option<String>)> = sqlx::query_as(
-        r#"select client_seq, hlc from applied_op
-           where shop_id = $1 and device_id = $2 and client_seq is not null
-           order by client_seq desc limit 1"#,
+    // A known server device is touched and its last op read in one round trip.
+    let touched: Option<(Uuid, Option<i64>, Option<String>)> = sqlx::query_as(
+        r#"update device set last_push_at = now() where id = $1
+           returning user_id,
+               (select client_seq from applied_op
+                where shop_id = $2 and device_id = $1 and client_seq is not null
+                order by client_seq desc limit 1),
+               (select hlc from applied_op
+                where shop_id = $2 and device_id = $1 and client_seq is not null
+                order by client_seq desc limit 1)"#,
     )
-    .bind(user.shop_id)
     .bind(device)
+    .bind(user.shop_id)
     .fetch_optional(&mut *conn)
     .await?;
+    let last: Option<(i64, Option<String>)> = match touched {
+        Some((owner, seq, hlc)) if owner == user.user_id => seq.map(|s| (s, hlc)),
+        Some(_) => return Err(SyncError::DeviceTaken),
+        None => {
+            // The member's first REST change: a new device has no ops yet.
+            register_device(conn, user, device).await?;
+            None
+        }
+    };
     let (last_seq, last_hlc) = match last {
         Some((seq, hlc)) => (seq, hlc.and_then(|h| h.parse::<Hlc>().ok())),
         None => (0, None),
@@ -387,11 +425,10 @@ pub async fn apply_server_op_as(
     let raw = serde_json::to_value(&op).map_err(ApiError::internal)?;
     let mut batch = Batch::default();
     let checked = apply_checked(conn, user, device, version, &op, &raw, false, &mut batch).await?;
-    let answer = match checked.result {
-        OpResult::Answer(a) => a,
-        OpResult::Taken(_) => return Err(ApiError::internal("a new op id was taken").into()),
-    };
-    batch.finish(conn, user.shop_id, version).await?;
+    let answer = checked.answer;
+    if batch.finish(conn, user, version).await?.is_some() {
+        return Err(ApiError::internal("a new op id was taken").into());
+    }
     Ok(ServerApplied {
         answer,
         unprojected: checked.unprojected,
@@ -415,29 +452,29 @@ pub fn rejection_error(r: Rejection) -> ApiError {
     }
 }
 
-enum OpResult {
-    Answer(OpAnswer),
-    /// The op id is recorded by another shop: roll back and push again without it.
-    Taken(Uuid),
-}
-
 async fn register_device(conn: &mut PgConnection, user: &AuthUser, device: Uuid) -> SyncResult<()> {
     // Another shop's device is invisible here (row-level security): the insert does nothing
-    // and the select finds nothing, which is refused like another user's device.
-    sqlx::query(
-        r#"insert into device (id, shop_id, user_id) values ($1, $2, $3) on conflict (id) do nothing"#,
-    )
-    .bind(device)
-    .bind(user.shop_id)
-    .bind(user.user_id)
-    .execute(&mut *conn)
-    .await?;
-    let owner: Option<Uuid> = sqlx::query_scalar(
-        r#"update device set last_push_at = now() where id = $1 returning user_id"#,
-    )
-    .bind(device)
-    .fetch_optional(&mut *conn)
-    .await?;
+    // and the update finds nothing, which is refused like another user's device. A known
+    // device costs one round trip (the update); a new one three.
+    let touch = r#"update device set last_push_at = now() where id = $1 returning user_id"#;
+    let mut owner: Option<Uuid> = sqlx::query_scalar(touch)
+        .bind(device)
+        .fetch_optional(&mut *conn)
+        .await?;
+    if owner.is_none() {
+        sqlx::query(
+            r#"insert into device (id, shop_id, user_id) values ($1, $2, $3) on conflict (id) do nothing"#,
+        )
+        .bind(device)
+        .bind(user.shop_id)
+        .bind(user.user_id)
+        .execute(&mut *conn)
+        .await?;
+        owner = sqlx::query_scalar(touch)
+            .bind(device)
+            .fetch_optional(&mut *conn)
+            .await?;
+    }
     match owner {
         Some(u) if u == user.user_id => Ok(()),
         _ => Err(SyncError::DeviceTaken),
@@ -452,6 +489,24 @@ struct Batch {
     dirty: BTreeSet<EntityRef>,
     /// Stored answers by op id: from earlier pushes, and this push's so far.
     answered: std::collections::HashMap<Uuid, Value>,
+    /// This batch's `applied_op` rows, written by [`Batch::finish`].
+    records: Vec<Record>,
+    /// Project without a savepoint per op ([`project::project_unguarded`]).
+    fast: bool,
+    /// A projection on the fast path failed with a data error: the transaction is aborted.
+    failed_fast: bool,
+}
+
+/// One `applied_op` row.
+struct Record {
+    op_id: Uuid,
+    device_id: Uuid,
+    client_seq: i64,
+    hlc: String,
+    kind: &'static str,
+    body: Value,
+    outcome: &'static str,
+    result: Value,
 }
 
 async fn one_op(
@@ -462,9 +517,9 @@ async fn one_op(
     now_ms: u64,
     raw: &Value,
     batch: &mut Batch,
-) -> SyncResult<OpResult> {
+) -> SyncResult<OpAnswer> {
     let raw_id = raw_op_id(raw);
-    let reject = |r: Rejection| Ok(OpResult::Answer(OpAnswer::rejected(raw_id, r, version)));
+    let reject = |r: Rejection| Ok(OpAnswer::rejected(raw_id, r, version));
     let mut op = match decode_op(raw) {
         Ok(op) => op,
         Err(r) => return reject(r),
@@ -494,24 +549,20 @@ async fn one_op(
 
     // An op delivered before (in an earlier push, or earlier in this one).
     if let Some(stored) = batch.answered.get(&op.op_id) {
-        return Ok(OpResult::Answer(duplicate(
-            op.op_id,
-            stored.clone(),
-            version,
-        )));
+        return Ok(duplicate(op.op_id, stored.clone(), version));
     }
 
     let mut checked =
         apply_checked(conn, user, device_id, version, &op, raw, clamped, batch).await?;
-    if let (OpResult::Answer(answer), Some(note)) = (&mut checked.result, checked.unprojected) {
-        answer.notes.push(note);
+    if let Some(note) = checked.unprojected {
+        checked.answer.notes.push(note);
     }
-    Ok(checked.result)
+    Ok(checked.answer)
 }
 
 /// What [`apply_checked`] did with one op.
 struct Checked {
-    result: OpResult,
+    answer: OpAnswer,
     /// Why the REST tables could not show the op (it still counts; see [`project`]).
     unprojected: Option<String>,
     /// The spool ledger rows written.
@@ -548,40 +599,26 @@ async fn apply_checked(
         );
     }
 
-    // The unique key decides: an op is recorded (and counted) once. Recorded before its
-    // REST projection, so a refused insert leaves nothing to undo in the database.
+    // The unique key decides: an op is recorded (and counted) once. The rows of a batch are
+    // inserted together when it ends ([`Batch::finish`]), in one statement: the shop's
+    // version lock makes this push the only writer of the shop's ops meanwhile, and an op
+    // id taken by another shop (the only way the insert can find one) rolls the whole
+    // attempt back, projection included, so nothing is left to undo.
     let stored = serde_json::to_value(&answer).map_err(ApiError::internal)?;
-    let inserted = sqlx::query(
-        r#"insert into applied_op (op_id, shop_id, device_id, user_id, client_seq, hlc, kind,
-                                   body, outcome, result, version)
-           values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
-           on conflict (op_id) do nothing"#,
-    )
-    .bind(op.op_id)
-    .bind(user.shop_id)
-    .bind(device_id)
-    .bind(user.user_id)
-    .bind(i64::try_from(op.client_seq).unwrap_or(i64::MAX))
-    .bind(op.hlc.to_sortable_string())
-    .bind(op.body.kind())
-    .bind(raw)
-    .bind(match answer.status {
-        Status::Applied => "applied",
-        Status::Rejected => "rejected",
-        Status::Duplicate => "duplicate",
-    })
-    .bind(&stored)
-    .bind(version)
-    .execute(&mut *conn)
-    .await?
-    .rows_affected();
-    if inserted == 0 {
-        return Ok(Checked {
-            result: OpResult::Taken(op.op_id),
-            unprojected: None,
-            spool_entries: Vec::new(),
-        });
-    }
+    batch.records.push(Record {
+        op_id: op.op_id,
+        device_id,
+        client_seq: i64::try_from(op.client_seq).unwrap_or(i64::MAX),
+        hlc: op.hlc.to_sortable_string(),
+        kind: op.body.kind(),
+        body: raw.clone(),
+        outcome: match answer.status {
+            Status::Applied => "applied",
+            Status::Rejected => "rejected",
+            Status::Duplicate => "duplicate",
+        },
+        result: stored.clone(),
+    });
     batch.answered.insert(op.op_id, stored);
     crate::audit::op_recorded(conn, device_id, op, result.is_ok()).await?;
     match &result {
@@ -598,11 +635,21 @@ async fn apply_checked(
     }
     // A note about the REST tables is answered now but not stored (the log is append-only).
     let projected = match &result {
+        Ok(applied) if batch.fast => {
+            match project::project_unguarded(conn, user, op, applied, &batch.state).await {
+                Ok(p) => p,
+                Err(e) if project::is_data_error(&e) => {
+                    batch.failed_fast = true;
+                    project::Projected::default()
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
         Ok(applied) => project::project(conn, user, op, applied, &batch.state).await?,
         Err(_) => project::Projected::default(),
     };
     Ok(Checked {
-        result: OpResult::Answer(answer),
+        answer,
         unprojected: projected.note,
         spool_entries: projected.spool_entries,
     })
@@ -893,53 +940,99 @@ impl Batch {
         Ok(())
     }
 
-    /// Writes the changed cells and, when there are any, queues the shop's poke: delivered
-    /// to every server process's listener when (and only if) the transaction commits.
-    async fn finish(&self, conn: &mut PgConnection, shop: Uuid, version: i64) -> SyncResult<()> {
-        self.write_cells(conn, shop, version).await?;
-        if !self.dirty.is_empty() {
-            sqlx::query(r#"select pg_notify('printstall_sync', $1)"#)
-                .bind(format!("{shop}:{version}"))
-                .execute(&mut *conn)
-                .await?;
-        }
-        Ok(())
-    }
-
-    /// Writes the changed cells with this push's version (an emptied cell is written as
-    /// `{}`, so pullers learn that it changed).
-    async fn write_cells(
+    /// Records the batch's ops in `applied_op`, writes the changed cells with this push's
+    /// version (an emptied cell is written as `{}`, so pullers learn that it changed) and,
+    /// when there are any, queues the shop's poke: delivered to every server process's
+    /// listener when (and only if) the transaction commits. All in one statement. `Some(op
+    /// id)` when an op id is taken by another shop (invisible here): the caller rolls back,
+    /// so the cells written with it do not stay.
+    async fn finish(
         &self,
         conn: &mut PgConnection,
-        shop: Uuid,
+        user: &AuthUser,
         version: i64,
-    ) -> SyncResult<()> {
-        if self.dirty.is_empty() {
-            return Ok(());
+    ) -> SyncResult<Option<Uuid>> {
+        if self.records.is_empty() && self.dirty.is_empty() {
+            return Ok(None);
         }
-        let mut kinds = Vec::with_capacity(self.dirty.len());
-        let mut ids = Vec::with_capacity(self.dirty.len());
-        let mut cells = Vec::with_capacity(self.dirty.len());
+        let n = self.records.len();
+        let (mut ids, mut devices, mut seqs, mut hlcs, mut kinds) = (
+            Vec::with_capacity(n),
+            Vec::with_capacity(n),
+            Vec::with_capacity(n),
+            Vec::with_capacity(n),
+            Vec::with_capacity(n),
+        );
+        let (mut bodies, mut outcomes, mut results) = (
+            Vec::with_capacity(n),
+            Vec::with_capacity(n),
+            Vec::with_capacity(n),
+        );
+        for r in &self.records {
+            ids.push(r.op_id);
+            devices.push(r.device_id);
+            seqs.push(r.client_seq);
+            hlcs.push(r.hlc.as_str());
+            kinds.push(r.kind);
+            bodies.push(&r.body);
+            outcomes.push(r.outcome);
+            results.push(&r.result);
+        }
+        let d = self.dirty.len();
+        let mut cell_kinds = Vec::with_capacity(d);
+        let mut cell_ids = Vec::with_capacity(d);
+        let mut cells = Vec::with_capacity(d);
         for r in &self.dirty {
-            kinds.push(r.kind.label());
-            ids.push(r.id);
+            cell_kinds.push(r.kind.label());
+            cell_ids.push(r.id);
             let doc = self.state.cell(*r).unwrap_or_default();
             cells.push(serde_json::to_value(doc).map_err(ApiError::internal)?);
         }
-        sqlx::query(
-            r#"insert into sync_cell (shop_id, kind, id, cell, version)
-               select $1, w.kind, w.id, w.cell, $5
-               from unnest($2::text[], $3::uuid[], $4::jsonb[]) as w(kind, id, cell)
-               on conflict (shop_id, kind, id) do update
-               set cell = excluded.cell, version = excluded.version"#,
+        let (inserted, _pokes): (Vec<Uuid>, i64) = sqlx::query_as(
+            r#"with recorded as (
+                   insert into applied_op (op_id, shop_id, device_id, user_id, client_seq, hlc,
+                                           kind, body, outcome, result, version)
+                   select w.op_id, $1, w.device_id, $3, w.client_seq, w.hlc, w.kind, w.body,
+                          w.outcome, w.result, $2
+                   from unnest($4::uuid[], $5::uuid[], $6::int8[], $7::text[], $8::text[],
+                               $9::jsonb[], $10::text[], $11::jsonb[])
+                        as w(op_id, device_id, client_seq, hlc, kind, body, outcome, result)
+                   on conflict (op_id) do nothing
+                   returning op_id
+               ),
+               written as (
+                   insert into sync_cell (shop_id, kind, id, cell, version)
+                   select $1, w.kind, w.id, w.cell, $2
+                   from unnest($12::text[], $13::uuid[], $14::jsonb[]) as w(kind, id, cell)
+                   on conflict (shop_id, kind, id) do update
+                   set cell = excluded.cell, version = excluded.version
+               ),
+               poked as (
+                   select pg_notify('printstall_sync', $15) where cardinality($13) > 0
+               )
+               select array(select op_id from recorded), (select count(*) from poked)"#,
         )
-        .bind(shop)
-        .bind(&kinds)
-        .bind(&ids)
-        .bind(&cells)
+        .bind(user.shop_id)
         .bind(version)
-        .execute(&mut *conn)
+        .bind(user.user_id)
+        .bind(&ids)
+        .bind(&devices)
+        .bind(&seqs)
+        .bind(&hlcs)
+        .bind(&kinds)
+        .bind(&bodies)
+        .bind(&outcomes)
+        .bind(&results)
+        .bind(&cell_kinds)
+        .bind(&cell_ids)
+        .bind(&cells)
+        .bind(format!("{}:{version}", user.shop_id))
+        .fetch_one(&mut *conn)
         .await?;
-        Ok(())
+        if inserted.len() == n {
+            return Ok(None);
+        }
+        let inserted: BTreeSet<Uuid> = inserted.into_iter().collect();
+        Ok(ids.into_iter().find(|id| !inserted.contains(id)))
     }
 }
