@@ -8,7 +8,7 @@ use crate::route::Route;
 
 #[function_component(More)]
 pub fn more() -> Html {
-    let entries: [(Route, &str, &str); 6] = [
+    let entries: [(Route, &str, &str); 7] = [
         (
             Route::Filament,
             "Filament and spools",
