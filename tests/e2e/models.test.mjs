@@ -260,6 +260,8 @@ test("a variant saved from a sliced file offline shows in the Models list and re
   await form.waitFor();
   assert.equal(await page.getByLabel("Model", { exact: true }).inputValue(), "new");
   await page.getByLabel("New model's name", { exact: true }).fill("Calibration plate");
+  await page.getByLabel("Licence", { exact: true }).fill("CC-BY-4.0");
+  await page.getByLabel("Selling prints", { exact: true }).selectOption("yes");
   await page.getByLabel("Variant name", { exact: true }).fill("0.28 mm, four colours");
   await page.getByRole("button", { name: "Save variant" }).click();
   await page.getByTestId("variant-saved").waitFor();
@@ -269,6 +271,7 @@ test("a variant saved from a sliced file offline shows in the Models list and re
   const variant = row.getByTestId("model-variant").filter({ hasText: "0.28 mm, four colours" });
   await variant.waitFor();
   assert.match(await variant.textContent(), /2 h 05 min per plate of 1 · 20 g a unit/);
+  assert.equal(await row.getByTestId("no-selling").count(), 0);
   const id = await variant.getAttribute("data-variant-id");
   assert.equal(await page.locator("#upload-variant").inputValue(), id);
   await page.screenshot({ path: join(SCREENSHOTS, "models-variant-saved-offline-phone.png"), fullPage: true });
@@ -298,6 +301,9 @@ test("a variant saved from a sliced file offline shows in the Models list and re
   const model = await call("GET", `/api/v1/models/${got.model_id}`, null, token);
   assert.equal(model.status, 200, JSON.stringify(model.body));
   assert.equal(model.body.name, "Calibration plate");
+  assert.deepEqual(model.body.licence, { name: "CC-BY-4.0", allows_selling: true });
+  // A second variant of the same file goes to the model just made.
+  assert.equal(await page.getByLabel("Model", { exact: true }).inputValue(), got.model_id);
   assert.deepEqual(errors, []);
   await context.close();
 });

@@ -288,7 +288,7 @@ fn save_ops(
     filled: &Filled,
     model_choice: &str,
     shop: &[ShopFilament],
-) -> Result<(Vec<OpBody>, Uuid, String), String> {
+) -> Result<(Vec<OpBody>, Uuid, Uuid, String), String> {
     let name = field_value("variant-name");
     if name.is_empty() {
         return Err("Variant name: enter a name".into());
@@ -308,11 +308,15 @@ fn save_ops(
             let id = Uuid::now_v7();
             let mut fields = Map::new();
             fields.insert("name".into(), Value::String(model_name));
-            // What the file cannot tell: where the design came from and its licence.
+            // The file cannot tell where the design came from; its licence is as entered.
+            let licence = Some(field_value("variant-model-licence"))
+                .filter(|l| !l.is_empty())
+                .unwrap_or_else(|| "Not recorded".into());
+            let selling = field_value("variant-model-selling") == "yes";
             fields.insert("source_site".into(), json!("other"));
             fields.insert(
                 "licence".into(),
-                json!({"name": "Not recorded", "allows_selling": false}),
+                json!({"name": licence, "allows_selling": selling}),
             );
             fields.insert("tags".into(), json!([]));
             ops.push(OpBody::EntitySet(EntitySet {
@@ -390,7 +394,7 @@ fn save_ops(
         id,
         fields,
     }));
-    Ok((ops, id, name))
+    Ok((ops, id, model_id, name))
 }
 
 #[function_component(VariantFromFile)]
@@ -488,7 +492,7 @@ pub fn variant_from_file() -> Html {
                 Callback::from(move |e: SubmitEvent| {
                     e.prevent_default();
                     let shop = Catalog::from_state(&local.model.state).filaments;
-                    let (ops, id, name) = match save_ops(&filled, &model_choice, &shop) {
+                    let (ops, id, model_id, name) = match save_ops(&filled, &model_choice, &shop) {
                         Ok(v) => v,
                         Err(m) => {
                             saved.set(Some(Err(m)));
@@ -496,10 +500,13 @@ pub fn variant_from_file() -> Html {
                         }
                     };
                     let (saved, saved_variant) = (saved.clone(), saved_variant.clone());
+                    let model_choice = model_choice.clone();
                     local.record(
                         ops,
                         Callback::from(move |r: Result<(), String>| match r {
                             Ok(()) => {
+                                // A next variant of the same file goes to the same model.
+                                model_choice.set(model_id.to_string());
                                 saved_variant.set(Some(id));
                                 saved.set(Some(Ok(format!(
                                     "Variant {name} saved on this device; it syncs when there is a connection."
@@ -583,6 +590,19 @@ fn filled_form(filled: &Filled, save: &SaveProps) -> Html {
                 <div class="field">
                     <label for="variant-model-name">{ "New model's name" }</label>
                     <input id="variant-model-name" name="model_name" type="text" required=true value={filled.name.clone()} />
+                </div>
+                <div class="field-row">
+                    <div class="field">
+                        <label for="variant-model-licence">{ "Licence" }</label>
+                        <input id="variant-model-licence" name="model_licence" type="text" placeholder="CC-BY-4.0" />
+                    </div>
+                    <div class="field">
+                        <label for="variant-model-selling">{ "Selling prints" }</label>
+                        <select id="variant-model-selling" name="model_selling">
+                            <option value="no" selected=true>{ "Not allowed, or not known" }</option>
+                            <option value="yes">{ "Allowed" }</option>
+                        </select>
+                    </div>
                 </div>
             }
             <div class="field">
