@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
+mod sync_common;
 
 use common::Api;
 use common::fixtures::{filament, model, seller_of, variant};
@@ -233,6 +234,24 @@ async fn exercise(server: &FileServer) {
     let (_, v) = a.get(&format!("/variants/{var}")).await;
     assert_eq!(
         (v["sliced_file_id"].as_str(), v["print_time_s"].as_i64()),
+        (Some(v1_id.as_str()), Some(57))
+    );
+    // Devices pull the variant's current file and print time as REST shows them.
+    let mut pulled = sync_common::Pulled::default();
+    pulled.drain(&a, 50).await;
+    let cell = pulled
+        .state()
+        .entity(
+            printstall_core::sync::EntityKind::Variant,
+            uuid::Uuid::parse_str(&var).unwrap(),
+        )
+        .unwrap()
+        .fields;
+    assert_eq!(
+        (
+            cell["sliced_file_id"].as_str(),
+            cell["print_time_s"].as_i64()
+        ),
         (Some(v1_id.as_str()), Some(57))
     );
     let (_, list) = a.get(&format!("/variants/{var}/files")).await;

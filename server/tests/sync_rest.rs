@@ -638,6 +638,176 @@ async fn events_jobs_and_printers_flow_both_ways(pool: PgPool) {
     server.stop().await;
 }
 
+/// Models and variants are ops both ways (issues 4 and 6): REST-made ones and their edits
+/// reach a fresh device's pull; a phone-made model and variant (with filament needs) are
+/// listed by `GET /models` and `GET /variants`, and a phone's delete archives them.
+#[sqlx::test(migrator = "printstall_server::db::MIGRATOR")]
+async fn models_and_variants_flow_both_ways(pool: PgPool) {
+    use common::fixtures::{filament, model, variant};
+
+    let server = start_api(pool.clone()).await;
+    let owner = Api::register(&server.url, "o@example.com").await;
+    let seller = seller_of(&owner, "s@example.com").await;
+    let f = filament(&owner, "Galaxy Black").await;
+    let m = model(&owner, "Flexi Rex").await;
+    let v = variant(&owner, &m, &f).await;
+    let uuid = |s: &str| Uuid::parse_str(s).unwrap();
+    let (status, out) = owner
+        .patch(
+            &format!("/models/{m}"),
+            json!({"designer_name": "DrLex", "tags": ["dino"]}),
+        )
+        .await;
+    assert_eq!(status, 200, "{out}");
+    let (status, out) = owner
+        .patch(
+            &format!("/variants/{v}"),
+            json!({"name": "Large, matte", "filament_needs": [{"filament_id": f, "per_unit_cg": 1400}]}),
+        )
+        .await;
+    assert_eq!(status, 200, "{out}");
+
+    let mut pulled = Pulled::default();
+    pulled.drain(&seller, 50).await;
+    let state = pulled.state();
+    let pm = state.entity(EntityKind::Model, uuid(&m)).unwrap().fields;
+    assert_eq!(
+        (
+            pm["name"].as_str(),
+            pm["designer_name"].as_str(),
+            pm["source_site"].as_str(),
+            pm["licence"].clone(),
+            pm["tags"].clone()
+        ),
+        (
+            Some("Flexi Rex"),
+            Some("DrLex"),
+            Some("printables"),
+            json!({"name": "CC-BY-4.0", "allows_selling": true}),
+            json!(["dino"])
+        )
+    );
+    let pv = state.entity(EntityKind::Variant, uuid(&v)).unwrap().fields;
+    assert_eq!(
+        (
+            pv["name"].as_str(),
+            pv["model_id"].as_str(),
+            pv["parts_per_plate"].as_i64(),
+            pv["print_time_s"].as_i64(),
+            pv["slicer_settings"].clone(),
+            pv["filament_needs"].clone()
+        ),
+        (
+            Some("Large, matte"),
+            Some(m.as_str()),
+            Some(4),
+            Some(3600),
+            json!({"layer_height": "0.2", "infill": "15%"}),
+            json!([{"filament_id": f, "per_unit_cg": 1400}])
+        )
+    );
+
+    // The owner's phone makes a model and a variant of it (the variant first: it waits for the
+    // model's row), with one known filament and one the server never had.
+    let (pm_id, pv_id, ghost) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
+    let mut phone = Device::new(&owner);
+    let ops = [
+        phone.op(json!({"kind": "entity.set.v1", "entity": "variant", "id": pv_id, "fields": {
+            "model_id": pm_id, "name": "Keychain, 0.16 mm", "parts_per_plate": 6,
+            "print_time_s": 5400, "slicer_settings": {"layer_height": "0.16", "printer_profile": "Bambu A1"},
+            "filament_needs": [{"filament_id": f, "per_unit_cg": 820}, {"filament_id": ghost, "per_unit_cg": 100}]}})),
+        phone.op(json!({"kind": "entity.set.v1", "entity": "model", "id": pm_id, "fields": {
+            "name": "Dragon keychain", "source_site": "own",
+            "licence": {"name": "Own design", "allows_selling": true}}})),
+    ];
+    let (status, r) = phone.push(&ops).await;
+    assert_eq!(
+        (status, statuses(&r)),
+        (200, vec!["applied".to_owned(); 2]),
+        "{r}"
+    );
+    // The model's row exists now; the variant's follows with its next change.
+    let (status, got) = owner.get(&format!("/models/{pm_id}")).await;
+    assert_eq!(status, 200, "{got}");
+    assert_eq!(
+        (
+            got["name"].as_str(),
+            got["source_site"].as_str(),
+            got["licence"]["allows_selling"].as_bool()
+        ),
+        (Some("Dragon keychain"), Some("own"), Some(true))
+    );
+    let ops = [phone.op(
+        json!({"kind": "entity.set.v1", "entity": "variant", "id": pv_id, "fields": {"name": "Keychain, 0.16 mm fine"}}),
+    )];
+    let (status, r) = phone.push(&ops).await;
+    assert_eq!(
+        (status, statuses(&r)),
+        (200, vec!["applied".to_owned()]),
+        "{r}"
+    );
+    let (_, models) = owner.get("/models").await;
+    assert!(
+        models["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|x| x["id"] == pm_id.to_string()),
+        "{models}"
+    );
+    let (_, listed) = owner.get(&format!("/variants?model_id={pm_id}")).await;
+    let items = listed["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{listed}");
+    let got = &items[0];
+    assert_eq!(
+        (
+            got["id"].as_str(),
+            got["name"].as_str(),
+            got["parts_per_plate"].as_i64(),
+            got["print_time_s"].as_i64(),
+            got["slicer_settings"]["layer_height"].as_str(),
+            got["filament_needs"].clone()
+        ),
+        (
+            Some(pv_id.to_string().as_str()),
+            Some("Keychain, 0.16 mm fine"),
+            Some(6),
+            Some(5400),
+            Some("0.16"),
+            json!([{"filament_id": f, "per_unit_cg": 820}])
+        ),
+        "the unknown filament is left out of the REST rows"
+    );
+
+    // The phone edits the REST-made variant and deletes its own model; REST follows.
+    let ops = [
+        phone.op(json!({"kind": "entity.set.v1", "entity": "variant", "id": v, "fields": {"print_time_s": null, "parts_per_plate": 8}})),
+        phone.op(json!({"kind": "entity.delete.v1", "entity": "model", "id": pm_id})),
+    ];
+    let (status, r) = phone.push(&ops).await;
+    assert_eq!(
+        (status, statuses(&r)),
+        (200, vec!["applied".to_owned(); 2]),
+        "{r}"
+    );
+    let (_, got) = owner.get(&format!("/variants/{v}")).await;
+    assert_eq!(
+        (
+            got["print_time_s"].clone(),
+            got["parts_per_plate"].as_i64(),
+            got["filament_needs"].clone()
+        ),
+        (
+            Value::Null,
+            Some(8),
+            json!([{"filament_id": f, "per_unit_cg": 1400}])
+        )
+    );
+    let (_, got) = owner.get(&format!("/models/{pm_id}")).await;
+    assert_eq!(got["archived"], true);
+    server.stop().await;
+}
+
 /// The same fields edited on a phone and through REST converge, last writer (by clock)
 /// wins, on both sides: an older phone edit pushed after a REST edit loses; a newer one
 /// wins, and REST then shows it.

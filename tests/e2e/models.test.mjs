@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 
 import { startServer } from "./support/server.mjs";
-import { launchBrowser, PHONE } from "./support/browser.mjs";
+import { launchBrowser, PHONE, untilServiceWorkerControls } from "./support/browser.mjs";
 
 const SCREENSHOTS = join(import.meta.dirname, "screenshots");
 const FIXTURES = resolve(import.meta.dirname, "../../../shared/fixtures/slicefiles");
@@ -208,6 +208,102 @@ test("a 100 MB G-code is parsed from its head and tail only, like the original",
   const readBytes = Number(m[1]) * (m[2] === "MB" ? 1e6 : 1e3);
   assert.ok(readBytes < 3e6, `read ${readBytes} bytes of ${size}`);
   t.diagnostic(`browser parse of a ${(size / 1e6).toFixed(0)} MB G-code: ${m[4]} ms, read ${m[1]} ${m[2]}`);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+async function call(method, path, body, token) {
+  const headers = { "Content-Type": "application/json" };
+  if (token) headers.Authorization = `Bearer ${token}`;
+  const answer = await fetch(server.url + path, { method, headers, body: body && JSON.stringify(body) });
+  return { status: answer.status, body: await answer.json().catch(() => null) };
+}
+
+test("a variant saved from a sliced file offline shows in the Models list and reaches the server", async () => {
+  const email = `models-${Date.now()}@example.com`;
+  const password = "owner-of-the-stall-42";
+  const reg = await call("POST", "/api/v1/auth/register", {
+    email,
+    password,
+    display_name: "Ada",
+    shop: { name: "Ada's Prints", currency: "EUR", time_zone: "Europe/Berlin" },
+  });
+  assert.equal(reg.status, 201, JSON.stringify(reg.body));
+  const token = reg.body.access_token;
+  // The shop's white PLA: the file's #FFFFFF PLA filament matches it, its others do not.
+  const white = await call("POST", "/api/v1/filaments", {
+    brand: "Bambu", material: "pla", colour: { name: "Jade White", hex: "#FFFFFF" },
+    diameter: "1.75", density_mg_cm3: 1240, net_weight_cg: 100000, empty_spool_cg: 20000,
+  }, token);
+  assert.equal(white.status, 201, JSON.stringify(white.body));
+
+  const context = await browser.newContext({ viewport: PHONE });
+  const page = await context.newPage();
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(String(e)));
+  await page.goto(server.url + "/filament");
+  await page.getByTestId("app-shell").waitFor();
+  await untilServiceWorkerControls(page);
+  await page.getByTestId("sign-in").waitFor();
+  await page.getByLabel("Email", { exact: true }).fill(email);
+  await page.getByLabel("Password", { exact: true }).fill(password);
+  await page.getByRole("button", { name: "Sign in", exact: true }).click();
+  // The filament has synced to this device.
+  await page.locator(`[data-filament-id="${white.body.id}"]`).waitFor();
+  await page.getByRole("link", { name: "Models" }).first().click();
+  await page.getByRole("heading", { name: "Add a variant from a sliced file" }).waitFor();
+  await page.getByTestId("model-list").waitFor();
+
+  await context.setOffline(true);
+  await pick(page, fixture("bambustudio_1.7.6_sliced_plate_RECONSTRUCTED.gcode.3mf"));
+  const form = page.getByRole("form", { name: "New variant" });
+  await form.waitFor();
+  assert.equal(await page.getByLabel("Model", { exact: true }).inputValue(), "new");
+  await page.getByLabel("New model's name", { exact: true }).fill("Calibration plate");
+  await page.getByLabel("Licence", { exact: true }).fill("CC-BY-4.0");
+  await page.getByLabel("Selling prints", { exact: true }).selectOption("yes");
+  await page.getByLabel("Variant name", { exact: true }).fill("0.28 mm, four colours");
+  await page.getByRole("button", { name: "Save variant" }).click();
+  await page.getByTestId("variant-saved").waitFor();
+
+  // Listed under its new model from the local store, offline, and the upload targets it.
+  const row = page.getByTestId("model-row").filter({ hasText: "Calibration plate" });
+  const variant = row.getByTestId("model-variant").filter({ hasText: "0.28 mm, four colours" });
+  await variant.waitFor();
+  assert.match(await variant.textContent(), /2 h 05 min per plate of 1 · 20 g a unit/);
+  assert.equal(await row.getByTestId("no-selling").count(), 0);
+  const id = await variant.getAttribute("data-variant-id");
+  assert.equal(await page.locator("#upload-variant").inputValue(), id);
+  await page.screenshot({ path: join(SCREENSHOTS, "models-variant-saved-offline-phone.png"), fullPage: true });
+
+  // Back online, it syncs: the server lists the variant and its model.
+  await context.setOffline(false);
+  let got;
+  for (let i = 0; i < 100; i += 1) {
+    const r = await call("GET", `/api/v1/variants/${id}`, null, token);
+    if (r.status === 200) {
+      got = r.body;
+      break;
+    }
+    await new Promise((ok) => setTimeout(ok, 200));
+  }
+  assert.ok(got, "the variant reached the server");
+  const listed = await call("GET", "/api/v1/variants", null, token);
+  assert.ok(listed.body.items.some((v) => v.id === id), JSON.stringify(listed.body));
+  assert.equal(got.name, "0.28 mm, four colours");
+  assert.equal(got.print_time_s, 7475);
+  assert.equal(got.parts_per_plate, 1);
+  assert.equal(got.slicer_settings.layer_height, "0.28");
+  assert.equal(got.slicer_settings.printer_profile, "Bambu Lab X1 Carbon");
+  assert.deepEqual(got.filament_needs, [{ filament_id: white.body.id, per_unit_cg: 1966 }]);
+  const kept = Object.keys(got.slicer_settings).filter((k) => /^filament_\d+_g$/.test(k));
+  assert.equal(kept.length, 3, JSON.stringify(got.slicer_settings));
+  const model = await call("GET", `/api/v1/models/${got.model_id}`, null, token);
+  assert.equal(model.status, 200, JSON.stringify(model.body));
+  assert.equal(model.body.name, "Calibration plate");
+  assert.deepEqual(model.body.licence, { name: "CC-BY-4.0", allows_selling: true });
+  // A second variant of the same file goes to the model just made.
+  assert.equal(await page.getByLabel("Model", { exact: true }).inputValue(), got.model_id);
   assert.deepEqual(errors, []);
   await context.close();
 });

@@ -3,6 +3,12 @@
 //! upload. Shows the best embedded thumbnail, or a picture drawn from the model's mesh by
 //! core's software rasteriser when the file has none (a plain 3MF).
 //!
+//! "Save variant" records the variant (and its model, when new) as `entity.set.v1` ops in
+//! the local store and its outbox, offline too: name, printer and layer height as slicer
+//! settings, print time, and the grams of each of the file's filaments matched to the
+//! shop's filaments by material and colour (grams of a filament the shop does not have are
+//! kept as a slicer setting, `filament_N_g`).
+//!
 //! Below the form, [`FileUploads`] sends the picked file to a variant (or a design file, STL
 //! or 3MF, to the variant's model) through [`crate::uploads`]: the file waits in IndexedDB
 //! until there is a connection, with a progress bar while it goes up.
@@ -12,16 +18,23 @@ use std::rc::Rc;
 
 use wasm_bindgen_futures::spawn_local;
 
+use printstall_core::domain::planning::material_label;
+use printstall_core::domain::variant::MAX_PRINT_TIME_S;
 use printstall_core::slicefile::raster;
 use printstall_core::slicefile::thumbnail::decode_qoi_rgba;
 use printstall_core::slicefile::{SliceInfo, ThumbnailFormat, format_duration};
+use printstall_core::sync::OpBody;
+use printstall_core::sync::op::{EntityKind, EntitySet};
+use serde_json::{Map, Value, json};
 use uuid::Uuid;
 use web_sys::{HtmlInputElement, HtmlSelectElement};
 use yew::prelude::*;
 
 use crate::hooks::use_online::use_online;
 use crate::local::use_local;
+use crate::pages::models::model_rows;
 use crate::slice_blob::{self, Parsed};
+use crate::store::queries::{Catalog, FilamentRow as ShopFilament};
 use crate::uploads::{
     self, Pending, PendingState, Target, Targets, UploadDb, Uploader, progress_text,
 };
@@ -43,6 +56,8 @@ struct Picture {
 struct FilamentRow {
     index: u32,
     label: String,
+    /// The material the file names (`PLA`), if any.
+    kind: Option<String>,
     color: Option<String>,
     grams: Option<f64>,
 }
@@ -179,6 +194,7 @@ fn fill(file_name: &str, parsed: Parsed) -> Filled {
             FilamentRow {
                 index: f.index,
                 label,
+                kind: f.kind.clone(),
                 color: f.color_hex.clone(),
                 grams: f.used_g,
             }
@@ -228,9 +244,167 @@ fn number(value: Option<f64>) -> String {
     value.map(|v| format!("{v}")).unwrap_or_default()
 }
 
+/// The value of the input or select with this id, trimmed ("" when there is none).
+fn field_value(id: &str) -> String {
+    use wasm_bindgen::JsCast;
+    let Some(el) = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.get_element_by_id(id))
+    else {
+        return String::new();
+    };
+    if let Some(i) = el.dyn_ref::<HtmlInputElement>() {
+        return i.value().trim().to_string();
+    }
+    el.dyn_ref::<HtmlSelectElement>()
+        .map(|s| s.value().trim().to_string())
+        .unwrap_or_default()
+}
+
+/// The shop's filament of the file's material and colour, if there is one.
+fn matching_filament<'a>(row: &FilamentRow, shop: &'a [ShopFilament]) -> Option<&'a ShopFilament> {
+    let kind = row.kind.as_deref()?.trim().to_ascii_lowercase();
+    let hex = row
+        .color
+        .as_deref()?
+        .trim()
+        .trim_start_matches('#')
+        .to_ascii_lowercase();
+    shop.iter().find(|f| {
+        let material = material_label(f.material).to_ascii_lowercase();
+        (kind == material || kind.split([' ', '-', '+']).next() == Some(material.as_str()))
+            && f.hex.trim_start_matches('#').to_ascii_lowercase() == hex
+    })
+}
+
+/// Grams as the form shows them (`12.5`) → centigrams; `None` for empty or not a number.
+fn grams_cg(text: &str) -> Option<i64> {
+    let g: f64 = text.replace(',', ".").parse().ok()?;
+    (g.is_finite() && g > 0.0).then(|| (g * 100.0).round() as i64)
+}
+
+/// The ops that save the form: the model when it is new, then the variant.
+fn save_ops(
+    filled: &Filled,
+    model_choice: &str,
+    shop: &[ShopFilament],
+) -> Result<(Vec<OpBody>, Uuid, Uuid, String), String> {
+    let name = field_value("variant-name");
+    if name.is_empty() {
+        return Err("Variant name: enter a name".into());
+    }
+    let parts: u32 = match field_value("variant-parts").parse() {
+        Ok(p) if p >= 1 => p,
+        _ => return Err("Units per plate: enter a whole number of 1 or more".into()),
+    };
+    let mut ops = Vec::new();
+    let model_id = match Uuid::parse_str(model_choice) {
+        Ok(id) => id,
+        Err(_) => {
+            let model_name = field_value("variant-model-name");
+            if model_name.is_empty() {
+                return Err("New model's name: enter a name".into());
+            }
+            let id = Uuid::now_v7();
+            let mut fields = Map::new();
+            fields.insert("name".into(), Value::String(model_name));
+            // The file cannot tell where the design came from; its licence is as entered.
+            let licence = Some(field_value("variant-model-licence"))
+                .filter(|l| !l.is_empty())
+                .unwrap_or_else(|| "Not recorded".into());
+            let selling = field_value("variant-model-selling") == "yes";
+            fields.insert("source_site".into(), json!("other"));
+            fields.insert(
+                "licence".into(),
+                json!({"name": licence, "allows_selling": selling}),
+            );
+            fields.insert("tags".into(), json!([]));
+            ops.push(OpBody::EntitySet(EntitySet {
+                entity: EntityKind::Model,
+                id,
+                fields,
+            }));
+            id
+        }
+    };
+    let mut settings = Map::new();
+    let printer = field_value("variant-printer");
+    if !printer.is_empty() {
+        settings.insert("printer_profile".into(), Value::String(printer));
+    }
+    let layer = field_value("variant-layer");
+    if !layer.is_empty() {
+        settings.insert("layer_height".into(), Value::String(layer));
+    }
+    if let Some(slicer) = &filled.slicer {
+        settings.insert("slicer".into(), Value::String(slicer.clone()));
+    }
+    let mut needs: Vec<(Uuid, i64)> = Vec::new();
+    for f in &filled.filaments {
+        let text = field_value(&format!("filament-{}-g", f.index));
+        let Some(cg) = grams_cg(&text) else {
+            continue;
+        };
+        let per_unit = (cg + i64::from(parts) / 2) / i64::from(parts);
+        match matching_filament(f, shop) {
+            Some(shop_f) if per_unit > 0 => {
+                match needs.iter_mut().find(|(id, _)| *id == shop_f.id.0) {
+                    Some(n) => n.1 += per_unit,
+                    None => needs.push((shop_f.id.0, per_unit)),
+                }
+            }
+            _ => {
+                let what = [f.kind.clone(), f.color.clone()]
+                    .into_iter()
+                    .flatten()
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                let value = if what.is_empty() {
+                    format!("{text} g")
+                } else {
+                    format!("{text} g ({what})")
+                };
+                settings.insert(format!("filament_{}_g", f.index), Value::String(value));
+            }
+        }
+    }
+    let mut fields = Map::new();
+    fields.insert("model_id".into(), Value::String(model_id.to_string()));
+    fields.insert("name".into(), Value::String(name.clone()));
+    fields.insert("parts_per_plate".into(), json!(parts));
+    if let Some(t) = filled
+        .print_time_s
+        .filter(|t| (1..=u64::from(MAX_PRINT_TIME_S)).contains(t))
+    {
+        fields.insert("print_time_s".into(), json!(t));
+    }
+    fields.insert("slicer_settings".into(), Value::Object(settings));
+    fields.insert(
+        "filament_needs".into(),
+        Value::Array(
+            needs
+                .iter()
+                .map(|(id, cg)| json!({"filament_id": id, "per_unit_cg": cg}))
+                .collect(),
+        ),
+    );
+    let id = Uuid::now_v7();
+    ops.push(OpBody::EntitySet(EntitySet {
+        entity: EntityKind::Variant,
+        id,
+        fields,
+    }));
+    Ok((ops, id, model_id, name))
+}
+
 #[function_component(VariantFromFile)]
 pub fn variant_from_file() -> Html {
+    let local = use_local();
     let status = use_state(|| Status::Idle);
+    // "new" or the id of the synced model the variant belongs to.
+    let model_choice = use_state(|| "new".to_string());
+    let saved = use_state(|| None::<Result<String, String>>);
+    let saved_variant = use_state(|| None::<Uuid>);
     let picked = use_state(|| None::<web_sys::File>);
     // Only the latest pick may fill the form.
     let generation = use_mut_ref(|| Rc::new(Cell::new(0u32)));
@@ -252,6 +426,7 @@ pub fn variant_from_file() -> Html {
     let on_pick = {
         let status = status.clone();
         let picked = picked.clone();
+        let saved = saved.clone();
         let generation = generation.borrow().clone();
         Callback::from(move |event: Event| {
             let Some(input) = event.target_dyn_into::<HtmlInputElement>() else {
@@ -263,6 +438,7 @@ pub fn variant_from_file() -> Html {
                 return;
             };
             picked.set(Some(file.clone()));
+            saved.set(None);
             let ticket = generation.get().wrapping_add(1);
             generation.set(ticket);
             let file_name = file.name();
@@ -297,7 +473,60 @@ pub fn variant_from_file() -> Html {
         Status::Failed(message) => html! {
             <p class="form-error" role="alert">{ message.clone() }</p>
         },
-        Status::Ready(filled) => filled_form(filled),
+        Status::Ready(filled) => {
+            let models = model_rows(&local.model.state);
+            let on_model = {
+                let model_choice = model_choice.clone();
+                Callback::from(move |e: Event| {
+                    if let Some(select) = e.target_dyn_into::<HtmlSelectElement>() {
+                        model_choice.set(select.value());
+                    }
+                })
+            };
+            let on_save = {
+                let filled = filled.clone();
+                let local = local.clone();
+                let model_choice = model_choice.clone();
+                let saved = saved.clone();
+                let saved_variant = saved_variant.clone();
+                Callback::from(move |e: SubmitEvent| {
+                    e.prevent_default();
+                    let shop = Catalog::from_state(&local.model.state).filaments;
+                    let (ops, id, model_id, name) = match save_ops(&filled, &model_choice, &shop) {
+                        Ok(v) => v,
+                        Err(m) => {
+                            saved.set(Some(Err(m)));
+                            return;
+                        }
+                    };
+                    let (saved, saved_variant) = (saved.clone(), saved_variant.clone());
+                    let model_choice = model_choice.clone();
+                    local.record(
+                        ops,
+                        Callback::from(move |r: Result<(), String>| match r {
+                            Ok(()) => {
+                                // A next variant of the same file goes to the same model.
+                                model_choice.set(model_id.to_string());
+                                saved_variant.set(Some(id));
+                                saved.set(Some(Ok(format!(
+                                    "Variant {name} saved on this device; it syncs when there is a connection."
+                                ))));
+                            }
+                            Err(e) => saved.set(Some(Err(format!("Not saved: {e}")))),
+                        }),
+                    );
+                })
+            };
+            let save = SaveProps {
+                models: models.into_iter().map(|m| (m.id, m.name)).collect(),
+                choice: (*model_choice).clone(),
+                on_model,
+                on_save,
+                saved: (*saved).clone(),
+                can_save: local.store.is_some() && local.has_session(),
+            };
+            filled_form(filled, &save)
+        }
     };
 
     html! {
@@ -309,13 +538,25 @@ pub fn variant_from_file() -> Html {
                     accept=".gcode,.bgcode,.3mf" onchange={on_pick} />
             </div>
             { body }
-            <FileUploads sliced={ready_file} />
+            <FileUploads sliced={ready_file} select={*saved_variant} />
         </section>
     }
 }
 
-fn filled_form(filled: &Filled) -> Html {
-    let onsubmit = Callback::from(|e: SubmitEvent| e.prevent_default());
+/// The model picker and the save button's wiring.
+struct SaveProps {
+    /// The synced models: (id, name).
+    models: Vec<(Uuid, String)>,
+    choice: String,
+    on_model: Callback<Event>,
+    on_save: Callback<SubmitEvent>,
+    saved: Option<Result<String, String>>,
+    can_save: bool,
+}
+
+fn filled_form(filled: &Filled, save: &SaveProps) -> Html {
+    let onsubmit = save.on_save.clone();
+    let new_model = Uuid::parse_str(&save.choice).is_err();
     let picture = match (&filled.picture, &filled.picture_note) {
         (Some(p), _) => html! {
             <figure class="slice-thumb">
@@ -337,6 +578,34 @@ fn filled_form(filled: &Filled) -> Html {
         <form class="variant-form" aria-label="New variant" data-file={filled.file_name.clone()} {onsubmit}>
             { picture }
             <div class="field">
+                <label for="variant-model">{ "Model" }</label>
+                <select id="variant-model" name="model" onchange={save.on_model.clone()}>
+                    <option value="new" selected={new_model}>{ "New model…" }</option>
+                    { for save.models.iter().map(|(id, name)| html! {
+                        <option value={id.to_string()} selected={save.choice == id.to_string()}>{ name.clone() }</option>
+                    }) }
+                </select>
+            </div>
+            if new_model {
+                <div class="field">
+                    <label for="variant-model-name">{ "New model's name" }</label>
+                    <input id="variant-model-name" name="model_name" type="text" required=true value={filled.name.clone()} />
+                </div>
+                <div class="field-row">
+                    <div class="field">
+                        <label for="variant-model-licence">{ "Licence" }</label>
+                        <input id="variant-model-licence" name="model_licence" type="text" placeholder="CC-BY-4.0" />
+                    </div>
+                    <div class="field">
+                        <label for="variant-model-selling">{ "Selling prints" }</label>
+                        <select id="variant-model-selling" name="model_selling">
+                            <option value="no" selected=true>{ "Not allowed, or not known" }</option>
+                            <option value="yes">{ "Allowed" }</option>
+                        </select>
+                    </div>
+                </div>
+            }
+            <div class="field">
                 <label for="variant-name">{ "Variant name" }</label>
                 <input id="variant-name" name="name" type="text" required=true value={filled.name.clone()} />
             </div>
@@ -355,6 +624,11 @@ fn filled_form(filled: &Filled) -> Html {
                     <label for="variant-layer">{ "Layer height (mm)" }</label>
                     <input id="variant-layer" name="layer_height_mm" type="number" step="0.01" min="0"
                         inputmode="decimal" value={number(filled.layer_height)} />
+                </div>
+                <div class="field">
+                    <label for="variant-parts">{ "Units per plate" }</label>
+                    <input id="variant-parts" name="parts_per_plate" type="number" step="1" min="1"
+                        inputmode="numeric" value="1" />
                 </div>
             </div>
             <fieldset class="filaments">
@@ -391,6 +665,16 @@ fn filled_form(filled: &Filled) -> Html {
                     { for filled.warnings.iter().map(|w| html! { <li>{ w.clone() }</li> }) }
                 </ul>
             }
+            <p class="hint">{ "Grams are per print; saved per unit (divided by the units per plate). A filament matches one of your filaments by material and colour; other grams are kept with the slicer settings." }</p>
+            <button type="submit" class="primary" disabled={!save.can_save}>{ "Save variant" }</button>
+            if !save.can_save {
+                <p class="hint">{ "Sign in to save variants." }</p>
+            }
+            { match &save.saved {
+                Some(Ok(m)) => html! { <p class="hint" role="status" data-testid="variant-saved">{ m.clone() }</p> },
+                Some(Err(m)) => html! { <p class="form-error" role="alert">{ m.clone() }</p> },
+                None => html! {},
+            } }
         </form>
     }
 }
@@ -421,6 +705,9 @@ fn filament_field(f: &FilamentRow) -> Html {
 pub struct FileUploadsProps {
     /// The sliced file read above, ready to upload to a variant.
     pub sliced: Option<web_sys::File>,
+    /// A variant just saved above: the one to upload to.
+    #[prop_or_default]
+    pub select: Option<Uuid>,
 }
 
 /// A design file picked for the model, with what was read from it on this device.
@@ -517,6 +804,15 @@ pub fn file_uploads(props: &FileUploadsProps) -> Html {
                         }
                     });
                 }
+            }
+        });
+    }
+    // A variant saved above becomes the target.
+    {
+        let selected = selected.clone();
+        use_effect_with(props.select, move |select| {
+            if let Some(id) = *select {
+                selected.set(Some(id));
             }
         });
     }

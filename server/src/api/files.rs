@@ -34,6 +34,7 @@ use axum::routing::{get, post};
 use bytes::Bytes;
 use printstall_core::domain::member::Action;
 use printstall_core::slicefile::{self, thumbnail};
+use printstall_core::sync::EntityKind;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use sqlx::Row;
@@ -47,6 +48,8 @@ use super::{ApiState, Routes};
 use crate::auth::AuthUser;
 use crate::error::ApiError;
 use crate::storage::{ObjectKey, PresignedUrl, RangedReader, StorageError, UploadedPart};
+use crate::sync::push::lock_shop;
+use crate::sync::rest;
 
 /// The largest sliced file one upload takes (the local store's signed-URL limit).
 pub const MAX_FILE_BYTES: u64 = crate::routes::files::MAX_UPLOAD_BYTES as u64;
@@ -256,8 +259,15 @@ async fn require_variant(tx: &mut Tx, variant_id: Uuid, lock: bool) -> ApiResult
 }
 
 /// Makes `file_id` the variant's current file; the variant's print time follows the file's
-/// when the file states one.
-async fn make_current(tx: &mut Tx, variant_id: Uuid, file_id: Uuid) -> ApiResult<()> {
+/// when the file states one. The changed fields are an `entity.set.v1` for devices (the
+/// caller holds the shop's lock, [`lock_shop`]).
+async fn make_current(
+    tx: &mut Tx,
+    auth: &AuthUser,
+    variant_id: Uuid,
+    file_id: Uuid,
+) -> ApiResult<()> {
+    let before = super::models::fetch_variant(tx, variant_id).await?.variant;
     sqlx::query(
         r#"update model_variant v
            set sliced_file_id = f.id,
@@ -274,6 +284,17 @@ async fn make_current(tx: &mut Tx, variant_id: Uuid, file_id: Uuid) -> ApiResult
     .execute(&mut **tx)
     .await
     .map_err(db)?;
+    let after = super::models::fetch_variant(tx, variant_id).await?.variant;
+    rest::set_changed(
+        tx,
+        auth,
+        EntityKind::Variant,
+        variant_id,
+        Some(&before),
+        &after,
+        false,
+    )
+    .await?;
     Ok(())
 }
 
@@ -1059,6 +1080,9 @@ async fn complete_upload(
         tx.commit().await.map_err(db)?;
         return answer_completed(&state, &auth, locked.target, file_id).await;
     }
+    // The shop's writers queue here first, as a push does, before the variant's row lock
+    // (a new current file is an op for devices, see `make_current`).
+    lock_shop(&mut tx, auth.shop_id).await?;
     require_target(&mut tx, upload.target, true).await?;
     let out = match upload.target {
         Target::Variant(variant_id) => {
@@ -1125,7 +1149,7 @@ async fn record_sliced_file(
     .execute(&mut **tx)
     .await
     .map_err(db)?;
-    make_current(tx, variant_id, upload_id).await?;
+    make_current(tx, auth, variant_id, upload_id).await?;
     sqlx::query("update file_upload set completed_at = now(), sliced_file_id = $2 where id = $1")
         .bind(upload_id)
         .bind(upload_id)
@@ -1265,10 +1289,11 @@ async fn restore(
 ) -> ApiResult<ApiJson<FileOut>> {
     require(auth, Action::EditCatalogue)?;
     let mut tx = state.tx(auth).await?;
+    lock_shop(&mut tx, auth.shop_id).await?;
     require_target(&mut tx, target, true).await?;
     fetch_file(&mut tx, target, file_id).await?;
     match target {
-        Target::Variant(variant_id) => make_current(&mut tx, variant_id, file_id).await?,
+        Target::Variant(variant_id) => make_current(&mut tx, auth, variant_id, file_id).await?,
         Target::Model(model_id) => {
             // Two steps: the partial unique index allows one current file per model at any
             // moment.

@@ -26,6 +26,8 @@ use super::common::{
 use super::{ApiState, Routes};
 use crate::auth::AuthUser;
 use crate::error::ApiError;
+use crate::sync::push::lock_shop;
+use crate::sync::rest;
 
 pub fn routes(r: Routes) -> Routes {
     r.route(
@@ -185,7 +187,12 @@ async fn create_model(
     let m: Model = new_entity(body)?;
     m.validate().map_err(invalid)?;
     let mut tx = state.tx(&auth).await?;
+    // The shop's writers queue here first, as a push does, before any row lock is taken.
+    lock_shop(&mut tx, auth.shop_id).await?;
     write_model(&mut tx, &auth, &m, true).await?;
+    // Every field, as an `entity.set.v1`, so that devices pull the new model.
+    let made = fetch_model(&mut tx, m.id.0).await?.model;
+    rest::set_changed(&mut tx, &auth, EntityKind::Model, m.id.0, None, &made, true).await?;
     let out = fetch_model(&mut tx, m.id.0).await?;
     tx.commit().await.map_err(db)?;
     Ok((StatusCode::CREATED, ApiJson(out)))
@@ -199,12 +206,25 @@ async fn update_model(
 ) -> ApiResult<ApiJson<ModelOut>> {
     require(&auth, Action::EditCatalogue)?;
     let mut tx = state.tx(&auth).await?;
+    lock_shop(&mut tx, auth.shop_id).await?;
     let current = fetch_model(&mut tx, id).await?;
     let (next, typed): (Model, ModelPatch) =
         merge_patch(&current.model, patch, ModelPatch::NULLABLE)?;
     typed.validate().map_err(invalid)?;
     next.validate().map_err(invalid)?;
     write_model(&mut tx, &auth, &next, false).await?;
+    // The changed fields for devices (see `events::update`).
+    let written = fetch_model(&mut tx, id).await?.model;
+    rest::set_changed(
+        &mut tx,
+        &auth,
+        EntityKind::Model,
+        id,
+        Some(&current.model),
+        &written,
+        false,
+    )
+    .await?;
     let out = fetch_model(&mut tx, id).await?;
     tx.commit().await.map_err(db)?;
     Ok(ApiJson(out))
@@ -429,7 +449,20 @@ async fn create_variant(
     let v: ModelVariant = new_entity(body)?;
     v.validate().map_err(invalid)?;
     let mut tx = state.tx(&auth).await?;
+    lock_shop(&mut tx, auth.shop_id).await?;
     write_variant(&mut tx, &auth, &v, true).await?;
+    // Every field (filament needs included), as an `entity.set.v1`, for devices.
+    let made = fetch_variant(&mut tx, v.id.0).await?.variant;
+    rest::set_changed(
+        &mut tx,
+        &auth,
+        EntityKind::Variant,
+        v.id.0,
+        None,
+        &made,
+        true,
+    )
+    .await?;
     let out = fetch_variant(&mut tx, v.id.0).await?;
     tx.commit().await.map_err(db)?;
     Ok((StatusCode::CREATED, ApiJson(out)))
@@ -444,12 +477,24 @@ async fn update_variant(
 ) -> ApiResult<ApiJson<VariantOut>> {
     require(&auth, Action::EditCatalogue)?;
     let mut tx = state.tx(&auth).await?;
+    lock_shop(&mut tx, auth.shop_id).await?;
     let current = fetch_variant(&mut tx, id).await?;
     let (next, typed): (ModelVariant, VariantPatch) =
         merge_patch(&current.variant, patch, VariantPatch::NULLABLE)?;
     typed.validate().map_err(invalid)?;
     next.validate().map_err(invalid)?;
     write_variant(&mut tx, &auth, &next, false).await?;
+    let written = fetch_variant(&mut tx, id).await?.variant;
+    rest::set_changed(
+        &mut tx,
+        &auth,
+        EntityKind::Variant,
+        id,
+        Some(&current.variant),
+        &written,
+        false,
+    )
+    .await?;
     let out = fetch_variant(&mut tx, id).await?;
     tx.commit().await.map_err(db)?;
     Ok(ApiJson(out))

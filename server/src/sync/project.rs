@@ -1,7 +1,8 @@
 //! Keeps the REST tables in step with an applied op, in the push's transaction: stock
 //! levels and their ledger, sales and their lines, spool grams and their ledger, and the
-//! descriptive columns of products, filaments, spools, printers, print jobs and market
-//! events (rows made on a phone are inserted once complete), print job statuses (the replay
+//! descriptive columns of products, filaments, spools, printers, print jobs, market
+//! events, models and variants with their filament needs (rows made on a phone are
+//! inserted once complete), print job statuses (the replay
 //! of the job's steps) and event stock plans.
 //!
 //! The merge cells (`sync_cell`) are the truth for sync; these tables are what the REST API
@@ -142,6 +143,9 @@ async fn project_inner(
         OpBody::JobFail(b) => job_id = Some(b.job_id.0),
         OpBody::EntitySet(b) => {
             descriptive(conn, user, b.entity, b.id, b.fields.keys(), state).await?;
+            if b.entity == EntityKind::Variant {
+                variant_needs(conn, user, b.id, state).await?;
+            }
         }
         OpBody::EntityDelete(t) | OpBody::EntityUndelete(t) => {
             lifecycle(conn, t.entity, t.id, state).await?;
@@ -560,6 +564,33 @@ fn columns(kind: EntityKind) -> Option<(&'static str, &'static [&'static str])> 
                 "notes",
             ],
         )),
+        EntityKind::Model => Some((
+            "model",
+            &[
+                "name",
+                "designer_name",
+                "source_url",
+                "source_site",
+                // From the `licence` field, see `flatten_nested`.
+                "licence_name",
+                "licence_allows_selling",
+                "category",
+                "tags",
+                "notes",
+            ],
+        )),
+        // The filament needs are rows of `variant_filament` (`variant_needs`).
+        EntityKind::Variant => Some((
+            "model_variant",
+            &[
+                "model_id",
+                "name",
+                "slicer_settings",
+                "parts_per_plate",
+                "print_time_s",
+                "sliced_file_id",
+            ],
+        )),
         EntityKind::MarketEvent => Some((
             "market_event",
             &[
@@ -581,6 +612,7 @@ fn columns(kind: EntityKind) -> Option<(&'static str, &'static [&'static str])> 
 const NESTED: &[(&str, &[&str])] = &[
     ("colour", &["colour_name", "colour_hex", "multi_hexes"]),
     ("build_volume", &["build_x_mm", "build_y_mm", "build_z_mm"]),
+    ("licence", &["licence_name", "licence_allows_selling"]),
 ];
 
 /// Copies the merged values (last writer wins, not the op's own values) of the fields the
@@ -677,6 +709,13 @@ async fn descriptive<'a>(
         EntityKind::Printer => &["name"],
         EntityKind::PrintJob => &["variant_id", "units", "plates"],
         EntityKind::MarketEvent => &["name", "starts_on", "ends_on"],
+        EntityKind::Model => &[
+            "name",
+            "source_site",
+            "licence_name",
+            "licence_allows_selling",
+        ],
+        EntityKind::Variant => &["model_id", "name"],
         // The shop's row is made when the shop is.
         _ => return Ok(()),
     };
@@ -737,10 +776,21 @@ async fn descriptive<'a>(
     Ok(())
 }
 
-/// The object fields that are several columns: a filament's `colour` and a printer's
-/// `build_volume`.
+/// The object fields that are several columns: a filament's `colour`, a printer's
+/// `build_volume` and a model's `licence`.
 fn flatten_nested(merged: &mut Map<String, Value>) {
     flatten_colour(merged);
+    if let Some(Value::Object(l)) = merged.get("licence").cloned() {
+        for (field, column) in [
+            ("name", "licence_name"),
+            ("allows_selling", "licence_allows_selling"),
+        ] {
+            merged.insert(
+                column.to_owned(),
+                l.get(field).cloned().unwrap_or(Value::Null),
+            );
+        }
+    }
     if let Some(bv) = merged.get("build_volume").cloned() {
         for (field, column) in [
             ("x_mm", "build_x_mm"),
@@ -771,6 +821,48 @@ fn flatten_colour(merged: &mut Map<String, Value>) {
         .cloned()
         .unwrap_or_else(|| Value::Array(Vec::new()));
     merged.insert("multi_hexes".to_owned(), multi);
+}
+
+/// A variant's filament needs as merged, once its row exists: the rows of
+/// `variant_filament`. A filament the REST tables do not hold (yet) is left out there; the
+/// cells keep it.
+async fn variant_needs(
+    conn: &mut PgConnection,
+    user: &AuthUser,
+    id: Uuid,
+    state: &State,
+) -> Result<(), sqlx::Error> {
+    let Some(cell) = state.entity_cell(EntityKind::Variant, id) else {
+        return Ok(());
+    };
+    let needs = match cell.values().get("filament_needs") {
+        Some(Value::Array(a)) => Value::Array(a.clone()),
+        _ => Value::Array(Vec::new()),
+    };
+    let exists: Option<Uuid> = sqlx::query_scalar(r#"select id from model_variant where id = $1"#)
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    if exists.is_none() {
+        return Ok(());
+    }
+    sqlx::query(r#"delete from variant_filament where variant_id = $1"#)
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query(
+        r#"insert into variant_filament (shop_id, variant_id, filament_id, per_unit_cg)
+           select $2, $1, n.filament_id, n.per_unit_cg
+           from jsonb_to_recordset($3) as n (filament_id uuid, per_unit_cg bigint)
+           where exists (select 1 from filament f where f.id = n.filament_id)
+           on conflict do nothing"#,
+    )
+    .bind(id)
+    .bind(user.shop_id)
+    .bind(&needs)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
 }
 
 /// After a spool's fields changed: grams left become the merged level (the latest weighing,
