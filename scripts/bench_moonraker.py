@@ -84,7 +84,7 @@ for path in sys.argv[3:]:
 
 
 def python_with_pillow():
-    for candidate in (sys.executable, "/usr/bin/python3"):
+    for candidate in (os.environ.get("MOONRAKER_PYTHON"), sys.executable, "/usr/bin/python3"):
         if candidate and Path(candidate).exists():
             probe = subprocess.run([candidate, "-c", "import PIL.Image"], capture_output=True)
             if probe.returncode == 0:
@@ -96,7 +96,7 @@ def run(script, files, runs=5):
     """One JSON line per file: in-process and whole-command times, and the facts it found."""
     python = python_with_pillow()
     if python is None:
-        raise SystemExit("Moonraker's metadata.py needs Pillow: apt-get install python3-pil")
+        raise SystemExit("Moonraker's metadata.py needs Pillow: set MOONRAKER_PYTHON to a Python that has it")
     # Moonraker writes thumbnails into a `.thumbs` folder beside the file: link the files into
     # a scratch folder so the fixtures stay untouched.
     scratch = Path(tempfile.mkdtemp(prefix="printstall-moonraker-"))

@@ -307,6 +307,8 @@ fn cura_4_10_reprap_with_cr_line_ends() {
     assert_eq!(slicer(&info), ("Cura", Some("4.10.0")));
     assert_eq!(info.print_time_s, Some(451));
     approx(info.layer_height_mm, 0.2);
+    // From `;MINZ:0.2`: Cura names no first layer height.
+    approx(info.first_layer_height_mm, 0.2);
     assert_eq!(info.layer_count, Some(25));
     approx(info.object_height_mm, 5.2);
     // `;Filament used: 0.27387m`
@@ -322,6 +324,8 @@ fn cura_4_13_1_qoi_thumbnails_closed_by_plain_end() {
     assert_eq!(slicer(&info), ("Cura", Some("4.13.1")));
     assert_eq!(info.print_time_s, Some(4199));
     approx(info.layer_height_mm, 0.15);
+    // `;MINZ:0.2`: a 0.2 mm first layer under 0.15 mm layers.
+    approx(info.first_layer_height_mm, 0.2);
     approx(info.object_height_mm, 7.55);
     approx(info.filaments[0].used_mm, 3579.83);
     assert_eq!(

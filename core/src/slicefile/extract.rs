@@ -127,8 +127,12 @@ fn first_layer_height(meta: &Meta, layer_height: Option<f64>) -> Option<f64> {
             Some(number)
         };
     }
-    let percent = meta.number("firstLayerHeightPercentage")?;
-    layer_height.map(|h| round(h * percent / 100.0, 4))
+    if let Some(percent) = meta.number("firstLayerHeightPercentage") {
+        return layer_height.map(|h| round(h * percent / 100.0, 4));
+    }
+    // Cura states no first layer height, but `;MINZ:` is the Z of its first layer (what
+    // Moonraker reads as the first layer height too).
+    meta.number("MINZ").filter(|z| *z > 0.0)
 }
 
 /// Sum when every item is known and there is at least one.
