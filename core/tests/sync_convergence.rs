@@ -189,7 +189,7 @@ fn body(a: &Act) -> OpBody {
             to: JobStatus::Cancelled,
             note: None,
         }),
-        Act::Job(3) | Act::Job(4) => OpBody::JobFinish(JobFinish {
+        Act::Job(n @ (3 | 4)) => OpBody::JobFinish(JobFinish {
             job_id: JOB,
             produced: vec![Produced {
                 product_id: product(0),
@@ -198,6 +198,8 @@ fn body(a: &Act) -> OpBody {
             spools: vec![SpoolGrams {
                 spool_id: spool(0),
                 used_cg: Centigrams::from_grams(50),
+                // A finish with the grams the printer already reported.
+                reported: n == 4,
             }],
         }),
         Act::Job(_) => OpBody::JobFail(JobFail {
@@ -206,6 +208,7 @@ fn body(a: &Act) -> OpBody {
             spools: vec![SpoolGrams {
                 spool_id: spool(1),
                 used_cg: Centigrams::from_grams(30),
+                reported: false,
             }],
         }),
         Act::Plan(p, t) => OpBody::EventPlan(EventPlan {
@@ -556,6 +559,7 @@ fn job_finish_moves_stock_and_filament_once() {
                 spools: vec![SpoolGrams {
                     spool_id: spool(0),
                     used_cg: Centigrams::from_grams(150),
+                    reported: false,
                 }],
             }),
         )
@@ -583,4 +587,86 @@ fn job_finish_moves_stock_and_filament_once() {
         ),
     );
     assert_eq!(again.unwrap_err().code, RejectCode::InvalidTransition);
+}
+
+/// A printer reported its use while printing (its own device's `spool.use.v1`); the phone
+/// then finishes the job with those grams marked as reported: the spool loses them once.
+/// If an offline helper's finish with the estimate wins by clock, the estimate is taken and
+/// the reported lines take nothing: either way one use per gram printed plus the printer's.
+#[test]
+fn a_finish_with_the_printers_grams_takes_nothing_twice() {
+    let mut phone = Device::new(1);
+    let mut printer = Device::new(3);
+    let mut s = State::new();
+    let setup = phone.op(
+        500,
+        OpBody::EntitySet(EntitySet {
+            entity: EntityKind::Spool,
+            id: spool(0).0,
+            fields: json!({"filament_id": Uuid::nil(), "initial_net_cg": 100_000})
+                .as_object()
+                .cloned()
+                .unwrap(),
+        }),
+    );
+    let start = phone.op(
+        1_000,
+        OpBody::JobTransition(JobTransition {
+            job_id: JOB,
+            to: JobStatus::Printing,
+            note: None,
+        }),
+    );
+    let report = printer.op(
+        1_500,
+        OpBody::SpoolUse(SpoolUse {
+            spool_id: spool(0),
+            used_cg: Centigrams::from_grams(42),
+            reason: UsageReason::Print,
+            job_id: None,
+            note: Some("Voron".into()),
+        }),
+    );
+    let finish = phone.op(
+        2_000,
+        OpBody::JobFinish(JobFinish {
+            job_id: JOB,
+            produced: vec![Produced {
+                product_id: product(0),
+                quantity: 2,
+            }],
+            spools: vec![SpoolGrams {
+                spool_id: spool(0),
+                used_cg: Centigrams::from_grams(42),
+                reported: true,
+            }],
+        }),
+    );
+    let ops = [setup, start, report, finish];
+    for op in &ops {
+        apply(&mut s, op).unwrap();
+    }
+    assert_eq!(s.job_status(JOB), JobStatus::Done);
+    assert_eq!(s.on_hand(product(0)), 2);
+    assert_eq!(
+        s.spool_level(spool(0)).left_cg,
+        Centigrams::from_grams(958),
+        "the printer's 42 g, taken once"
+    );
+    // The same ops in another order, and pushed twice, give the same state.
+    let again = fold([&ops[3], &ops[2], &ops[0], &ops[1], &ops[3]]);
+    assert_eq!(again, s);
+    // The line survives the op's JSON (an old app's finish has no `reported` and takes).
+    let text = serde_json::to_string(&ops[3]).unwrap();
+    assert!(text.contains("\"reported\":true"), "{text}");
+    let old: OpBody = serde_json::from_value(json!({
+        "kind": "job.finish.v1",
+        "job_id": JOB.0,
+        "spools": [{"spool_id": spool(0).0, "used_cg": 100}]
+    }))
+    .unwrap();
+    let OpBody::JobFinish(old) = old else {
+        panic!("not a finish")
+    };
+    assert!(!old.spools[0].reported);
 }

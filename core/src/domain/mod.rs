@@ -24,6 +24,7 @@ pub mod model;
 pub mod planning;
 pub mod print_job;
 pub mod printer;
+pub mod printer_report;
 pub mod product;
 pub mod sale;
 pub mod shop;

@@ -273,6 +273,25 @@ pub struct SpoolGrams {
     pub spool_id: SpoolId,
     /// Centigrams used.
     pub used_cg: Centigrams,
+    /// The printer already reported these grams (through the Spoolman API), so the spool's
+    /// ledger has them: the line records them as the job's use and takes nothing again.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub reported: bool,
+}
+
+impl SpoolGrams {
+    /// Grams the job takes off the spool now (none when the printer reported them).
+    pub fn taken(&self) -> Centigrams {
+        if self.reported {
+            Centigrams(0)
+        } else {
+            self.used_cg
+        }
+    }
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 /// `job.finish.v1`

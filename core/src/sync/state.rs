@@ -597,7 +597,9 @@ impl State {
             }
             self.note_stock(out, p.product_id, before);
         }
-        for (i, s) in spools.iter().enumerate() {
+        // Lines a printer already reported are the job's record only: the printer's own
+        // `spool.use.v1` took those grams, so they are not taken twice.
+        for (i, s) in spools.iter().enumerate().filter(|(_, s)| !s.reported) {
             let before = self.spool_level(s.spool_id);
             let cell = self.spools.entry(s.spool_id).or_default();
             if add {

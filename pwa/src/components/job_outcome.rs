@@ -126,6 +126,7 @@ pub fn job_outcome(props: &JobOutcomeProps) -> Html {
                     None => spools.push(SpoolGrams {
                         spool_id,
                         used_cg: g,
+                        reported: false,
                     }),
                 }
             }

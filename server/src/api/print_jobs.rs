@@ -642,6 +642,7 @@ async fn spool_lines(tx: &mut Tx, totals: BTreeMap<Uuid, i64>) -> ApiResult<Vec<
         lines.push(SpoolGrams {
             spool_id: SpoolId(spool_id),
             used_cg: Centigrams(used),
+            reported: false,
         });
     }
     Ok(lines)
