@@ -653,6 +653,9 @@ fn a_finish_with_the_printers_grams_takes_nothing_twice() {
         Centigrams::from_grams(958),
         "the printer's 42 g, taken once"
     );
+    let lines = s.jobs.get(&JOB).map(|c| c.reported_lines()).unwrap();
+    assert_eq!(lines.len(), 1);
+    assert_eq!(lines[0].used_cg, Centigrams::from_grams(42));
     // The same ops in another order, and pushed twice, give the same state.
     let again = fold([&ops[3], &ops[2], &ops[0], &ops[1], &ops[3]]);
     assert_eq!(again, s);

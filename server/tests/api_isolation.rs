@@ -218,6 +218,7 @@ async fn every_route_with_another_shops_token(pool: PgPool) {
         (("PATCH", "/printers/{id}"), (Some(json!({"name": "stolen"})), 404)),
         (("DELETE", "/printers/{id}"), (None, 404)),
         (("GET", "/printer-history"), (None, 200)),
+        (("GET", "/printer-history/jobs"), (None, 200)),
         (("GET", "/print-jobs"), (None, 200)),
         (
             ("POST", "/print-jobs"),
@@ -534,12 +535,13 @@ async fn every_route_refuses_malformed_requests(pool: PgPool) {
             let ok = status == 422 || (path.contains("{id}") && status == 404);
             assert!(ok, "{method} {path}: {status} {err}");
         }
-        // Lists only (the shop's settings, members and digest, and the export zip, take no
-        // list parameters).
+        // Lists only (the shop's settings, members and digest, the export zip, and the running
+        // jobs' printer reports, at most one job per printer, take no list parameters).
         if method == "GET"
             && !path.contains("{id}")
             && !path.starts_with("/shop")
             && path != "/export"
+            && path != "/printer-history/jobs"
         {
             for (query, code) in [
                 ("limit=0", 422),

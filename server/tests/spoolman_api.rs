@@ -11,13 +11,15 @@
 mod common;
 mod sync_common;
 
-use common::fixtures::{create, filament, spool};
+use common::fixtures::{create, filament, model, printer, product, spool, variant};
 use common::{Api, start_api};
 use futures_util::{SinkExt, StreamExt};
+use printstall_core::domain::SpoolId;
+use printstall_core::domain::print_job::JobStatus;
 use printstall_core::domain::spoolman::grams_for_length;
 use serde_json::{Value, json};
 use sqlx::PgPool;
-use sync_common::{Device, statuses};
+use sync_common::{Device, Pulled, statuses};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use uuid::Uuid;
@@ -513,4 +515,209 @@ async fn another_shops_token_reaches_only_its_own_spools(pool: PgPool) {
     let (_, s) = a.get(&format!("/spools/{sp}")).await;
     assert_eq!(s["left_cg"], 100000);
     server.stop().await;
+}
+
+/// Finishing a job with the grams its printer reported (issue 8): the queue's view of what
+/// each running job's printer reported since the job started, the finish that takes those
+/// grams as the job's without taking them off the spool again, a phone's finish op that
+/// does the same offline, and the refusals.
+#[sqlx::test(migrator = "printstall_server::db::MIGRATOR")]
+async fn a_job_finished_with_the_printers_grams_takes_them_once(pool: PgPool) {
+    let server = start_api(pool.clone()).await;
+    let owner = Api::register(&server.url, "owner@example.com").await;
+    let fil = filament(&owner, "Galaxy Black").await;
+    let sp = spool(&owner, &fil, 1000).await;
+    let mdl = model(&owner, "Rex").await;
+    let var = variant(&owner, &mdl, &fil).await;
+    let rex = product(&owner, "REX-L", Some(&var)).await;
+    let voron = printer(&owner, "Voron 2.4").await;
+    let (status, t) = owner
+        .post(
+            "/printer-tokens",
+            json!({"name": "voron host", "printer_id": voron}),
+        )
+        .await;
+    assert_eq!(status, 201, "{t}");
+    let host = Host {
+        http: reqwest::Client::new(),
+        api: format!(
+            "{}/spoolman/t/{}/api",
+            server.url,
+            t["token"].as_str().unwrap()
+        ),
+        bearer: None,
+    };
+    let report = |grams: f64| {
+        let host = &host;
+        async move {
+            let (status, s) = host
+                .send(
+                    reqwest::Method::PUT,
+                    "/v1/spool/1/use",
+                    Some(json!({"use_weight": grams})),
+                )
+                .await;
+            assert_eq!(status, 200, "{s}");
+        }
+    };
+    let job = |units: u32, printer: Option<&str>| {
+        let (owner, var) = (&owner, &var);
+        let body = json!({"variant_id": var, "units": units, "printer_id": printer});
+        async move { create(owner, "/print-jobs", body).await }
+    };
+    let start = |id: String| {
+        let owner = &owner;
+        async move {
+            let (status, j) = owner
+                .post(
+                    &format!("/print-jobs/{id}/status"),
+                    json!({"status": "printing"}),
+                )
+                .await;
+            assert_eq!(status, 200, "{j}");
+        }
+    };
+    let left = || {
+        let (owner, sp) = (&owner, &sp);
+        async move {
+            owner.get(&format!("/spools/{sp}")).await.1["left_cg"]
+                .as_i64()
+                .unwrap()
+        }
+    };
+
+    // A report before the job started is not the job's.
+    report(5.0).await;
+    let a = job(4, Some(&voron)).await;
+    start(a.clone()).await;
+    report(20.5).await;
+    report(10.0).await;
+    assert_eq!(left().await, 100_000 - 500 - 2050 - 1000);
+
+    // The queue's view: what the running job's printer reported, per spool.
+    let (status, running) = owner.get("/printer-history/jobs").await;
+    assert_eq!(status, 200, "{running}");
+    assert_eq!(
+        running,
+        json!([{"job_id": a, "printer_id": voron, "printer_name": "Voron 2.4",
+                "spools": [{"spool_id": sp, "used_cg": 3050}],
+                "last_at": running[0]["last_at"]}])
+    );
+    let (_, read) = owner.get(&format!("/print-jobs/{a}")).await;
+    assert_eq!(
+        read["printer_reports"],
+        json!([{"spool_id": sp, "used_cg": 3050}])
+    );
+    assert_eq!(read["spools_reported"], json!([]));
+
+    // Refused, and nothing changes: both spools and grams_from; a job without a printer.
+    let (status, err) = owner
+        .post(
+            &format!("/print-jobs/{a}/finish"),
+            json!({"grams_from": "printer", "spools": [{"spool_id": sp, "used_cg": 100}]}),
+        )
+        .await;
+    assert_eq!(
+        (status, &err["error"]["field"]),
+        (422, &json!("grams_from")),
+        "{err}"
+    );
+    let b = job(1, None).await;
+    let (status, err) = owner
+        .post(
+            &format!("/print-jobs/{b}/finish"),
+            json!({"grams_from": "printer"}),
+        )
+        .await;
+    assert_eq!(status, 422, "{err}");
+    assert!(
+        err["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("no printer"),
+        "{err}"
+    );
+    let (status, err) = owner
+        .post(
+            &format!("/print-jobs/{a}/finish"),
+            json!({"grams_from": "scale"}),
+        )
+        .await;
+    assert_eq!(status, 422, "{err}");
+    assert_eq!(left().await, 96_450);
+    assert_eq!(
+        owner.get(&format!("/print-jobs/{a}")).await.1["status"],
+        "printing"
+    );
+
+    // The finish takes the printer's grams as the job's and nothing more off the spool.
+    let (status, done) = owner
+        .post(
+            &format!("/print-jobs/{a}/finish"),
+            json!({"grams_from": "printer"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{done}");
+    assert_eq!(done["status"], "done");
+    assert_eq!(
+        done["spools_reported"],
+        json!([{"spool_id": sp, "used_cg": 3050}])
+    );
+    assert_eq!(done["spools_used"], json!([]));
+    assert_eq!(done["produced"][0]["quantity"], 4);
+    assert_eq!(left().await, 96_450);
+    let (_, p) = owner.get(&format!("/products/{rex}")).await;
+    assert_eq!(p["stock"]["on_hand"], 4);
+    let (_, running) = owner.get("/printer-history/jobs").await;
+    assert_eq!(running, json!([]), "a finished job is not running");
+
+    // A phone finishes another job offline with the reported grams marked as such (its
+    // op's lines say `reported`), and a second spool's estimate taken as usual.
+    let sp2 = spool(&owner, &fil, 500).await;
+    let c = job(2, Some(&voron)).await;
+    start(c.clone()).await;
+    report(7.25).await;
+    let mut phone = Device::new(&owner);
+    let finish = phone.op(json!({"kind": "job.finish.v1", "job_id": c,
+        "produced": [{"product_id": rex, "quantity": 2}],
+        "spools": [{"spool_id": sp, "used_cg": 725, "reported": true},
+                   {"spool_id": sp2, "used_cg": 1200}]}));
+    let (status, answer) = phone.push(&[finish.clone()]).await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(statuses(&answer), ["applied"]);
+    // Sent again (a lost answer): a duplicate, nothing twice.
+    let (_, again) = phone.push(&[finish]).await;
+    assert_eq!(statuses(&again), ["duplicate"]);
+    assert_eq!(left().await, 96_450 - 725);
+    let (_, s2) = owner.get(&format!("/spools/{sp2}")).await;
+    assert_eq!(s2["left_cg"], 50_000 - 1200);
+    let (_, read) = owner.get(&format!("/print-jobs/{c}")).await;
+    assert_eq!(read["status"], "done");
+    assert_eq!(
+        read["spools_reported"],
+        json!([{"spool_id": sp, "used_cg": 725}])
+    );
+    let used = read["spools_used"].as_array().unwrap();
+    assert_eq!(used.len(), 1, "{read}");
+    assert_eq!(
+        (&used[0]["spool_id"], &used[0]["used_cg"]),
+        (&json!(sp2), &json!(1200))
+    );
+
+    // A fresh device pulls the same grams and statuses.
+    let mut pulled = Pulled::default();
+    pulled.drain(&owner, 100).await;
+    let state = pulled.state();
+    let id = |s: &str| Uuid::parse_str(s).unwrap();
+    assert_eq!(state.spool_level(SpoolId(id(&sp))).left_cg.0, 96_450 - 725);
+    assert_eq!(
+        state.spool_level(SpoolId(id(&sp2))).left_cg.0,
+        50_000 - 1200
+    );
+    for j in [&a, &c] {
+        assert_eq!(
+            state.job_status(printstall_core::domain::PrintJobId(id(j))),
+            JobStatus::Done
+        );
+    }
 }

@@ -8,7 +8,7 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use super::hlc::Hlc;
-use super::op::{JobFail, JobFinish};
+use super::op::{JobFail, JobFinish, SpoolGrams};
 use crate::domain::DeviceId;
 use crate::domain::print_job::JobStatus;
 use crate::domain::sale::NewSale;
@@ -339,6 +339,18 @@ impl JobCell {
             terminal,
             refused,
         }
+    }
+
+    /// The lines of the step that ended the job which record what its printer reported
+    /// (taken off the spool by the printer's own ops, not by this step).
+    pub fn reported_lines(&self) -> Vec<SpoolGrams> {
+        let terminal = self.replay().terminal;
+        let spools = match terminal.and_then(|s| self.steps.get(&s)) {
+            Some(JobStep::Finish(f)) => &f.spools,
+            Some(JobStep::Fail(f)) => &f.spools,
+            _ => return Vec::new(),
+        };
+        spools.iter().filter(|s| s.reported).copied().collect()
     }
 }
 

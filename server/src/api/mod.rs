@@ -11,6 +11,7 @@ pub mod imports;
 pub mod models;
 pub mod openapi;
 pub mod print_jobs;
+pub mod printer_reports;
 pub mod printer_tokens;
 pub mod printers;
 pub mod products;
@@ -96,6 +97,7 @@ fn all_routes() -> Routes {
     let r = models::routes(r);
     let r = files::routes(r);
     let r = printers::routes(r);
+    let r = printer_reports::routes(r);
     let r = print_jobs::routes(r);
     let r = events::routes(r);
     let r = event_report::routes(r);

@@ -504,6 +504,13 @@ pub const OPERATIONS: &[(&str, &str, &str, &str, bool)] = &[
     ),
     (
         "GET",
+        "/printer-history/jobs",
+        "printers",
+        "What each running job's printer reported since the job started, per spool",
+        true,
+    ),
+    (
+        "GET",
         "/print-jobs",
         "print jobs",
         "List print jobs in queue order (status, printer_id, event_id)",
@@ -548,14 +555,14 @@ pub const OPERATIONS: &[(&str, &str, &str, &str, bool)] = &[
         "POST",
         "/print-jobs/{id}/finish",
         "print jobs",
-        "Finish a job: grams off spools, units into stock",
+        "Finish a job: grams off spools (or grams_from: printer, what its printer reported, taken once), units into stock",
         true,
     ),
     (
         "POST",
         "/print-jobs/{id}/fail",
         "print jobs",
-        "Fail a job: wasted grams off spools, reason",
+        "Fail a job: wasted grams off spools (or grams_from: printer), reason",
         true,
     ),
     (

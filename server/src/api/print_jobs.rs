@@ -29,6 +29,7 @@ use super::common::{
     ApiJson, ApiPath, ApiQuery, ApiResult, ListQuery, Page, Tx, db, int, invalid, invalid_field,
     label, merge_patch, new_id, parse_label, require, uint,
 };
+use super::printer_reports::{self, SpoolLine};
 use super::products::ensure_exists;
 use super::spools::{UsageRow, usage_of_job};
 use super::{ApiState, Routes};
@@ -74,6 +75,13 @@ pub struct JobOut {
     /// Units put into stock by this job.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub produced: Option<Vec<ProducedRow>>,
+    /// What the job's printer reported while the job ran (Spoolman API), per spool.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub printer_reports: Option<Vec<SpoolLine>>,
+    /// The lines its finish or fail took from those reports: the job's filament, already
+    /// taken off the spools by the printer's own reports (not in `spools_used`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub spools_reported: Option<Vec<SpoolLine>>,
 }
 
 #[derive(Debug, Serialize)]
@@ -110,6 +118,8 @@ fn from_row(r: &PgRow) -> ApiResult<JobOut> {
         updated_at: r.get("updated_at"),
         spools_used: None,
         produced: None,
+        printer_reports: None,
+        spools_reported: None,
     })
 }
 
@@ -184,7 +194,23 @@ async fn fetch_full(tx: &mut Tx, id: Uuid) -> ApiResult<JobOut> {
             })
             .collect(),
     );
+    out.printer_reports = Some(printer_reports::reported_for(tx, &out.job).await?);
+    out.spools_reported = Some(printer_reports::recorded_for(tx, id).await?);
     Ok(out)
+}
+
+/// The jobs printing or paused on a printer.
+pub async fn running_on_printers(tx: &mut Tx) -> ApiResult<Vec<PrintJob>> {
+    let rows = sqlx::query(&format!(
+        "select {COLUMNS} from print_job
+         where status in ('printing', 'paused') and printer_id is not null
+           and started_at is not null
+         order by priority desc, position, id"
+    ))
+    .fetch_all(&mut **tx)
+    .await
+    .map_err(db)?;
+    rows.iter().map(|r| from_row(r).map(|j| j.job)).collect()
 }
 
 /// `?status=` (`open`: queued, printing or paused, the default; `all`; or one status),
@@ -581,6 +607,17 @@ async fn set_status(
 pub struct SpoolUseIn {
     pub spool_id: SpoolId,
     pub used_cg: Centigrams,
+    /// The job's printer already reported these grams (the spool's ledger has them).
+    #[serde(default)]
+    pub reported: bool,
+}
+
+/// Where a finish or fail takes the job's filament from, instead of naming spools.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GramsFrom {
+    /// What the job's printer reported while it ran (`printer_reports`).
+    Printer,
 }
 
 /// Units of one product put into stock.
@@ -596,6 +633,8 @@ pub struct ProducedIn {
 pub struct FinishIn {
     #[serde(default)]
     pub spools: Vec<SpoolUseIn>,
+    #[serde(default)]
+    pub grams_from: Option<GramsFrom>,
     /// Default: the job's units of the one active product made from its variant (none when
     /// there is no such product; name them when there are several).
     #[serde(default)]
@@ -610,23 +649,29 @@ pub struct FailIn {
     /// The filament wasted.
     #[serde(default)]
     pub spools: Vec<SpoolUseIn>,
+    #[serde(default)]
+    pub grams_from: Option<GramsFrom>,
 }
 
-/// Checks the spool lines and sums them per spool (in id order, the order rows are locked).
-fn spool_totals(lines: &[SpoolUseIn], reason: UsageReason) -> ApiResult<BTreeMap<Uuid, i64>> {
+/// Checks the spool lines and sums them per spool and whether the printer reported them
+/// (in id order, the order rows are locked).
+fn spool_totals(
+    lines: &[SpoolUseIn],
+    reason: UsageReason,
+) -> ApiResult<BTreeMap<(Uuid, bool), i64>> {
     if lines.len() > MAX_LINES {
         return Err(invalid_field(
             "spools",
             format!("has {} lines; name at most {MAX_LINES} spools", lines.len()),
         ));
     }
-    let mut totals: BTreeMap<Uuid, i64> = BTreeMap::new();
+    let mut totals: BTreeMap<(Uuid, bool), i64> = BTreeMap::new();
     for (i, l) in lines.iter().enumerate() {
         spool::validate_use(&format!("spools[{i}].used_cg"), l.used_cg, reason).map_err(invalid)?;
-        *totals.entry(l.spool_id.0).or_default() += l.used_cg.0;
+        *totals.entry((l.spool_id.0, l.reported)).or_default() += l.used_cg.0;
     }
     for (i, l) in lines.iter().enumerate() {
-        if let Some(total) = totals.get(&l.spool_id.0) {
+        if let Some(total) = totals.get(&(l.spool_id.0, l.reported)) {
             spool::validate_use(&format!("spools[{i}].used_cg"), Centigrams(*total), reason)
                 .map_err(invalid)?;
         }
@@ -634,15 +679,53 @@ fn spool_totals(lines: &[SpoolUseIn], reason: UsageReason) -> ApiResult<BTreeMap
     Ok(totals)
 }
 
-/// The spool lines of a finish or fail, one per spool; 404 when a spool is not the shop's.
-async fn spool_lines(tx: &mut Tx, totals: BTreeMap<Uuid, i64>) -> ApiResult<Vec<SpoolGrams>> {
+/// The spool lines of a finish or fail, one per spool (and per whether the printer reported
+/// it); 404 when a spool is not the shop's. With `grams_from: "printer"`, the lines are what
+/// the job's printer reported while it ran, marked as reported.
+async fn spool_lines(
+    tx: &mut Tx,
+    job: &PrintJob,
+    named: &[SpoolUseIn],
+    grams_from: Option<GramsFrom>,
+    reason: UsageReason,
+) -> ApiResult<Vec<SpoolGrams>> {
+    let totals = match grams_from {
+        None => spool_totals(named, reason)?,
+        Some(GramsFrom::Printer) => {
+            if !named.is_empty() {
+                return Err(invalid_field(
+                    "grams_from",
+                    "send either the spools used or grams_from, not both",
+                ));
+            }
+            let found = printer_reports::reported_for(tx, job).await?;
+            if found.is_empty() {
+                return Err(invalid_field(
+                    "grams_from",
+                    match (job.printer_id, job.started_at) {
+                        (None, _) => "the job has no printer; name the spools and grams used",
+                        (_, None) => {
+                            "the job never started on its printer; name the spools and grams used"
+                        }
+                        _ => {
+                            "the job's printer reported no filament since the job started; name the spools and grams used"
+                        }
+                    },
+                ));
+            }
+            found
+                .into_iter()
+                .map(|l| ((l.spool_id.0, true), l.used_cg.0))
+                .collect()
+        }
+    };
     let mut lines = Vec::with_capacity(totals.len());
-    for (spool_id, used) in totals {
+    for ((spool_id, reported), used) in totals {
         ensure_exists(tx, "spool", "spool", spool_id).await?;
         lines.push(SpoolGrams {
             spool_id: SpoolId(spool_id),
             used_cg: Centigrams(used),
-            reported: false,
+            reported,
         });
     }
     Ok(lines)
@@ -657,7 +740,9 @@ async fn finish(
     ApiJson(input): ApiJson<FinishIn>,
 ) -> ApiResult<ApiJson<JobOut>> {
     require(&auth, Action::MovePrintJob)?;
-    let totals = spool_totals(&input.spools, UsageReason::Print)?;
+    if input.grams_from.is_none() {
+        spool_totals(&input.spools, UsageReason::Print)?;
+    }
     if let Some(p) = &input.produced {
         if p.len() > MAX_LINES {
             return Err(invalid_field(
@@ -705,7 +790,14 @@ async fn finish(
             }
         }
     };
-    let spools = spool_lines(&mut tx, totals).await?;
+    let spools = spool_lines(
+        &mut tx,
+        &job.job,
+        &input.spools,
+        input.grams_from,
+        UsageReason::Print,
+    )
+    .await?;
     let mut lines = Vec::with_capacity(produced.len());
     for (product_id, quantity) in produced {
         ensure_exists(&mut tx, "product", "product", product_id).await?;
@@ -742,7 +834,9 @@ async fn fail(
     ApiJson(input): ApiJson<FailIn>,
 ) -> ApiResult<ApiJson<JobOut>> {
     require(&auth, Action::MovePrintJob)?;
-    let totals = spool_totals(&input.spools, UsageReason::FailedPrint)?;
+    if input.grams_from.is_none() {
+        spool_totals(&input.spools, UsageReason::FailedPrint)?;
+    }
     let reason = input
         .reason
         .map(|r| r.trim().to_owned())
@@ -765,7 +859,14 @@ async fn fail(
             e
         })
     })?;
-    let spools = spool_lines(&mut tx, totals).await?;
+    let spools = spool_lines(
+        &mut tx,
+        &job.job,
+        &input.spools,
+        input.grams_from,
+        UsageReason::FailedPrint,
+    )
+    .await?;
     let body = OpBody::JobFail(JobFail {
         job_id: PrintJobId(id),
         reason: reason.unwrap_or_else(|| NO_REASON.to_owned()),

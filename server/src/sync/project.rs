@@ -196,6 +196,9 @@ async fn project_inner(
     };
     if let Some(job) = job {
         job_status(conn, job, state).await?;
+        if matches!(op.body, OpBody::JobFinish(_) | OpBody::JobFail(_)) {
+            job_printer_use(conn, user, job, state).await?;
+        }
     }
     Ok(())
 }
@@ -241,6 +244,46 @@ async fn job_status(
     .bind(replay.status.label())
     .bind(replay.status.is_final())
     .bind(reason)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Keeps a job's `print_job_printer_use` rows equal to the reported lines of the step that
+/// ended it (a later-arriving finish that wins by clock replaces them; none when it ended
+/// without them). Only for a job and spools the REST tables hold.
+async fn job_printer_use(
+    conn: &mut PgConnection,
+    user: &AuthUser,
+    job: PrintJobId,
+    state: &State,
+) -> Result<(), sqlx::Error> {
+    let lines = state
+        .jobs
+        .get(&job)
+        .map(|c| c.reported_lines())
+        .unwrap_or_default();
+    sqlx::query(r#"delete from print_job_printer_use where job_id = $1"#)
+        .bind(job.0)
+        .execute(&mut *conn)
+        .await?;
+    if lines.is_empty() {
+        return Ok(());
+    }
+    let spools: Vec<Uuid> = lines.iter().map(|l| l.spool_id.0).collect();
+    let grams: Vec<i64> = lines.iter().map(|l| l.used_cg.0).collect();
+    sqlx::query(
+        r#"insert into print_job_printer_use (shop_id, job_id, spool_id, used_cg)
+           select $1, j.id, l.spool_id, sum(l.used_cg)
+           from unnest($3::uuid[], $4::bigint[]) as l (spool_id, used_cg)
+           join print_job j on j.id = $2
+           join spool s on s.id = l.spool_id
+           group by j.id, l.spool_id"#,
+    )
+    .bind(user.shop_id)
+    .bind(job.0)
+    .bind(&spools)
+    .bind(&grams)
     .execute(&mut *conn)
     .await?;
     Ok(())
