@@ -40,13 +40,20 @@ wasm_bindgen_version() {
   awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' "$ROOT/Cargo.lock"
 }
 
+# Installs wasm-bindgen-cli at the version Cargo.lock pins unless it is there; a failed
+# install ends with one line that says how to fix it.
 ensure_wasm_bindgen() {
   local want; want="$(wasm_bindgen_version)"
   [ -n "$want" ] || die "wasm-bindgen is not in Cargo.lock"
-  if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$want" ]; then
-    say "installing wasm-bindgen-cli $want (about 3 minutes the first time)"
+  local have; have="$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')"
+  if [ "$have" != "$want" ]; then
+    require_cargo
+    say "installing wasm-bindgen-cli $want${have:+ (found $have)} (about 3 minutes the first time)"
     # No --locked: the registry mirror lacks one of its locked dependencies.
-    cargo install -q wasm-bindgen-cli --version "$want" --force
+    cargo install -q wasm-bindgen-cli --version "$want" --force \
+      || die "wasm-bindgen-cli $want could not be installed (see above); run: cargo install wasm-bindgen-cli --version $want --force"
+    [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" = "$want" ] \
+      || die "wasm-bindgen $want is installed but $(command -v wasm-bindgen || echo 'no wasm-bindgen') comes first on PATH; put ~/.cargo/bin first on PATH"
   fi
 }
 
