@@ -173,3 +173,128 @@ fn an_app_role_that_cannot_connect_is_one_clear_line() {
         "cannot reach the database at the app role printstall_app",
     );
 }
+
+/// A folder for an embedded cluster, under /tmp: the postgres user must be able to enter it
+/// when the tests run as root.
+fn cluster_folder(prefix: &str) -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix(prefix)
+        .tempdir_in("/tmp")
+        .unwrap()
+}
+
+/// Runs `printstall db ARGS` and returns (success, stdout, stderr).
+fn printstall_db(args: &[&str]) -> (bool, String, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_printstall"))
+        .arg("db")
+        .args(args)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .output()
+        .unwrap();
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stdout).trim().to_owned(),
+        String::from_utf8_lossy(&output.stderr).trim().to_owned(),
+    )
+}
+
+#[test]
+fn db_stop_with_no_cluster_running_says_so_and_creates_nothing() {
+    let parent = cluster_folder("printstall-nodb-");
+    let dir = parent.path().join("never-made");
+    let (ok, stdout, stderr) = printstall_db(&["stop", "--dir", dir.to_str().unwrap()]);
+    assert!(ok, "{stdout}\n{stderr}");
+    assert!(stdout.contains("nothing to stop"), "{stdout}");
+    assert!(stderr.is_empty(), "{stderr}");
+    assert!(!dir.exists(), "db stop made {}", dir.display());
+
+    // A cluster that exists but is stopped is left as it is (not started, not stopped).
+    let dir = cluster_folder("printstall-stopped-db-");
+    let d = dir.path().to_str().unwrap();
+    let (ok, _, stderr) = printstall_db(&["start", "--dir", d]);
+    assert!(ok, "{stderr}");
+    let (ok, stdout, _) = printstall_db(&["stop", "--dir", d]);
+    assert!(
+        ok && stdout.contains("stopped the PostgreSQL cluster"),
+        "{stdout}"
+    );
+    let (ok, stdout, stderr) = printstall_db(&["stop", "--dir", d]);
+    assert!(ok, "{stderr}");
+    assert!(stdout.contains("nothing to stop"), "{stdout}");
+    assert!(!dir.path().join("pg/data/postmaster.pid").exists());
+}
+
+/// Makes the migrations of the database at `url` fail at the next start: the migration
+/// table names a version this build does not have.
+fn break_migrations(url: &str) {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let pool = sqlx::PgPool::connect(url).await.unwrap();
+        sqlx::query(
+            "create table if not exists _sqlx_migrations (
+                version bigint primary key, description text not null,
+                installed_on timestamptz not null default now(), success boolean not null,
+                checksum bytea not null, execution_time bigint not null)",
+        )
+        .execute(&pool)
+        .await
+        .unwrap();
+        sqlx::query(
+            "insert into _sqlx_migrations (version, description, success, checksum, execution_time)
+             values (999999999999, 'from the future', true, '\\x00', 0)",
+        )
+        .execute(&pool)
+        .await
+        .unwrap();
+        pool.close().await;
+    });
+}
+
+/// `serve` with the embedded cluster in `data`, expected to fail: its stderr.
+fn serve_embedded_expecting_failure(data: &std::path::Path) -> String {
+    let pwa = tempfile::tempdir().unwrap();
+    std::fs::write(pwa.path().join("index.html"), "<!doctype html>").unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_printstall"))
+        .arg("serve")
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("PORT", "0")
+        .env("PRINTSTALL_PWA_DIR", pwa.path())
+        .env("PRINTSTALL_DATA_DIR", data)
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    String::from_utf8_lossy(&output.stderr).trim().to_owned()
+}
+
+/// When `serve` starts the embedded cluster and then fails (here: the migrations), it stops
+/// the cluster before it exits; a cluster that was running already is left running.
+#[test]
+fn a_failed_start_stops_the_embedded_cluster_it_started() {
+    let data = cluster_folder("printstall-failed-start-");
+    let d = data.path().to_str().unwrap();
+    let postmaster_pid = data.path().join("pg/data/postmaster.pid");
+    let (ok, url, stderr) = printstall_db(&["start", "--dir", d]);
+    assert!(ok, "{stderr}");
+    break_migrations(&url);
+
+    // Running already (db start): the failed serve leaves it running.
+    let stderr = serve_embedded_expecting_failure(data.path());
+    assert_one_clear_line(&stderr, "the database migrations failed");
+    assert!(
+        postmaster_pid.exists(),
+        "a cluster serve did not start was stopped"
+    );
+
+    // Stopped: serve starts it, fails, and stops it again.
+    let (ok, _, stderr) = printstall_db(&["stop", "--dir", d]);
+    assert!(ok, "{stderr}");
+    assert!(!postmaster_pid.exists());
+    let stderr = serve_embedded_expecting_failure(data.path());
+    assert_one_clear_line(&stderr, "the database migrations failed");
+    assert!(
+        !postmaster_pid.exists(),
+        "the embedded cluster still runs after serve failed"
+    );
+}
