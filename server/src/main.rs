@@ -343,7 +343,7 @@ async fn serve(settings: Settings) -> Result<(), String> {
                 Ok(state) => match state.check_app_role().await {
                     Ok(()) => {
                         // The configuration; "listening" comes last, after sign-in and email.
-                        print_configuration(&settings, &database, &state);
+                        print_configuration(&settings, &database, &state, address);
                         after_start(&database, &state).await.map(|()| state)
                     }
                     Err(e) => Err(e.to_string()),
@@ -419,8 +419,14 @@ async fn after_start(database: &Database, state: &AppState) -> Result<(), String
     Ok(())
 }
 
-fn print_configuration(settings: &Settings, database: &Database, state: &AppState) {
-    let storage = &state.storage;
+/// The start-up summary on stdout, secrets masked (`secret::mask_url_password`, and the
+/// S3 keys never shown).
+fn print_configuration(
+    settings: &Settings,
+    database: &Database,
+    state: &AppState,
+    address: std::net::SocketAddr,
+) {
     let db_line = match &database.embedded {
         Some(_) => format!(
             "embedded PostgreSQL in {} ({})",
@@ -430,8 +436,21 @@ fn print_configuration(settings: &Settings, database: &Database, state: &AppStat
         None => secret::mask_url_password(database.url.expose()),
     };
     println!("PrintStall {}", env!("CARGO_PKG_VERSION"));
+    println!(
+        "  listen:    {address} (HOST={}, PORT={})",
+        settings.host, settings.port
+    );
     println!("  database:  {db_line}");
-    println!("  files:     {}", storage.describe());
+    if let Some(app_url) = &settings.app_database_url {
+        println!(
+            "  app role:  {}",
+            secret::mask_url_password(app_url.expose())
+        );
+    }
+    println!("  files:     {}", settings.storage.describe());
+    if let Some(public_url) = &settings.public_url {
+        println!("  public:    {}", secret::mask_url_password(public_url));
+    }
     println!("  web app:   {}", settings.pwa_dir.display());
     println!("  encryption: {}", state.api.crypto.describe());
 }

@@ -298,3 +298,212 @@ fn a_failed_start_stops_the_embedded_cluster_it_started() {
         "the embedded cluster still runs after serve failed"
     );
 }
+
+/// A `printstall serve` running against the test database, spawned like a person would:
+/// stdout read up to the "listening" line, stderr (the logs) collected by a thread.
+struct Running {
+    child: std::process::Child,
+    base_url: String,
+    port: u16,
+    /// What it printed before "listening" (the start-up summary).
+    summary: Vec<String>,
+    stderr: std::sync::Arc<std::sync::Mutex<String>>,
+    stderr_reader: Option<std::thread::JoinHandle<()>>,
+    _pwa: tempfile::TempDir,
+    _data: tempfile::TempDir,
+}
+
+impl Running {
+    /// Starts `serve` on a free port with the test DATABASE_URL; `env` adds or overrides.
+    fn start(env: &[(&str, &str)]) -> Self {
+        Self::start_with(env, |_| {})
+    }
+
+    fn start_with(env: &[(&str, &str)], configure: impl FnOnce(&mut Command)) -> Self {
+        use std::io::{BufRead, BufReader, Read};
+        use std::process::Stdio;
+
+        let pwa = tempfile::tempdir().unwrap();
+        std::fs::write(pwa.path().join("index.html"), "<!doctype html>").unwrap();
+        let data = tempfile::tempdir().unwrap();
+        let mut command = Command::new(env!("CARGO_BIN_EXE_printstall"));
+        command
+            .arg("serve")
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("PORT", "0")
+            .env("PRINTSTALL_PWA_DIR", pwa.path())
+            .env("PRINTSTALL_DATA_DIR", data.path())
+            .env("DATABASE_URL", std::env::var("DATABASE_URL").unwrap());
+        for (k, v) in env {
+            command.env(k, v);
+        }
+        configure(&mut command);
+        let mut child = command
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stderr = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let mut pipe = child.stderr.take().unwrap();
+        let sink = stderr.clone();
+        let stderr_reader = std::thread::spawn(move || {
+            let mut buffer = [0u8; 4096];
+            while let Ok(n) = pipe.read(&mut buffer) {
+                if n == 0 {
+                    break;
+                }
+                sink.lock()
+                    .unwrap()
+                    .push_str(&String::from_utf8_lossy(&buffer[..n]));
+            }
+        });
+        let stdout = BufReader::new(child.stdout.take().unwrap());
+        let mut summary = Vec::new();
+        let mut base_url = None;
+        for line in stdout.lines() {
+            let line = line.unwrap();
+            if let Some(url) = line.trim().strip_prefix("listening: ") {
+                base_url = Some(url.to_owned());
+                break;
+            }
+            summary.push(line);
+        }
+        let Some(base_url) = base_url else {
+            let _ = child.kill();
+            let _ = stderr_reader.join();
+            panic!(
+                "no listening line; printed {summary:?}, stderr:\n{}",
+                stderr.lock().unwrap()
+            );
+        };
+        let port = base_url.rsplit(':').next().unwrap().parse().unwrap();
+        Self {
+            child,
+            base_url,
+            port,
+            summary,
+            stderr,
+            stderr_reader: Some(stderr_reader),
+            _pwa: pwa,
+            _data: data,
+        }
+    }
+
+    fn signal(&self, name: &str) {
+        let pid = self.child.id().to_string();
+        let sent = Command::new("kill").args([name, &pid]).status().unwrap();
+        assert!(sent.success(), "kill {name} {pid}");
+    }
+
+    /// Waits (at most 30 s) for the process to end; then all of its stderr is in.
+    fn wait(&mut self) -> std::process::ExitStatus {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                if let Some(reader) = self.stderr_reader.take() {
+                    reader.join().unwrap();
+                }
+                return status;
+            }
+            if std::time::Instant::now() > deadline {
+                let _ = self.child.kill();
+                panic!(
+                    "the server did not stop within 30 s; stderr:\n{}",
+                    self.stderr()
+                );
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    }
+
+    fn stderr(&self) -> String {
+        self.stderr.lock().unwrap().clone()
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if self.child.try_wait().ok().flatten().is_none() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// `url` with `key=value` added to its query string.
+fn with_query_param(url: &str, key: &str, value: &str) -> String {
+    let separator = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{separator}{key}={value}")
+}
+
+/// `url` with the password of its user information (if any) moved into the query string as
+/// `password=`, or a made-up one added there when it had none (the test clusters trust
+/// local connections and ignore it). Returns the URL and the password.
+fn password_in_query(url: &str) -> (String, String) {
+    let (scheme, rest) = url.split_once("://").unwrap();
+    let (without, password) = match rest.rsplit_once('@') {
+        Some((userinfo, host)) => match userinfo.split_once(':') {
+            Some((user, password)) => (format!("{scheme}://{user}@{host}"), password.to_owned()),
+            None => (url.to_owned(), "printstall-test-unused-password".to_owned()),
+        },
+        None => (url.to_owned(), "printstall-test-unused-password".to_owned()),
+    };
+    (with_query_param(&without, "password", &password), password)
+}
+
+fn s3_env(key: &str) -> String {
+    std::env::var(key).unwrap_or_else(|_| {
+        panic!("{key} is not set: run the tests through scripts/test, which starts s3s-fs")
+    })
+}
+
+/// The start-up summary: the address it listens on (HOST, PORT), the S3 region and
+/// addressing style, and every password masked, `?password=` in DATABASE_URL included.
+#[test]
+fn the_start_up_summary_shows_listen_address_and_s3_and_masks_passwords() {
+    let (database_url, password) = password_in_query(&std::env::var("DATABASE_URL").unwrap());
+    let s3_secret = s3_env("PRINTSTALL_TEST_S3_SECRET_ACCESS_KEY");
+    let mut server = Running::start(&[
+        ("DATABASE_URL", &database_url),
+        ("S3_ENDPOINT", &s3_env("PRINTSTALL_TEST_S3_ENDPOINT")),
+        ("S3_BUCKET", &s3_env("PRINTSTALL_TEST_S3_BUCKET")),
+        (
+            "S3_ACCESS_KEY_ID",
+            &s3_env("PRINTSTALL_TEST_S3_ACCESS_KEY_ID"),
+        ),
+        ("S3_SECRET_ACCESS_KEY", &s3_secret),
+        ("S3_REGION", "eu-central-1"),
+        ("S3_PATH_STYLE", "true"),
+    ]);
+    let summary = server.summary.join("\n");
+    let line = |label: &str| {
+        server
+            .summary
+            .iter()
+            .find(|l| l.trim_start().starts_with(label))
+            .unwrap_or_else(|| panic!("no `{label}` line in:\n{summary}"))
+            .clone()
+    };
+    assert_eq!(
+        line("listen:").trim(),
+        format!(
+            "listen:    127.0.0.1:{} (HOST=127.0.0.1, PORT=0)",
+            server.port
+        )
+    );
+    assert_eq!(server.base_url, format!("http://127.0.0.1:{}", server.port));
+    let files = line("files:");
+    assert!(files.contains("region eu-central-1"), "{files}");
+    assert!(
+        files.contains("path-style addressing (S3_PATH_STYLE=true)"),
+        "{files}"
+    );
+    let database = line("database:");
+    assert!(database.contains("password=****"), "{database}");
+    assert!(!summary.contains(&password), "{summary}");
+    assert!(!summary.contains(&s3_secret), "{summary}");
+    server.signal("-TERM");
+    assert!(server.wait().success());
+    assert!(!server.stderr().contains(&password));
+}
