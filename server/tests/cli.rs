@@ -414,6 +414,7 @@ impl Running {
         }
         let Some(base_url) = base_url else {
             let _ = child.kill();
+            let _ = child.wait();
             let _ = stderr_reader.join();
             panic!(
                 "no listening line; printed {summary:?}, stderr:\n{}",
@@ -427,8 +428,12 @@ impl Running {
             .find_map(|l| l.trim().strip_prefix("listen:"))
             .and_then(|l| l.split_whitespace().next())
             .and_then(|address| address.rsplit(':').next())
-            .and_then(|p| p.parse().ok())
-            .unwrap_or_else(|| panic!("no listen line in {summary:?}"));
+            .and_then(|p| p.parse().ok());
+        let Some(port) = port else {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("no listen line in {summary:?}");
+        };
         Self {
             child,
             base_url,
