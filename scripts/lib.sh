@@ -40,20 +40,35 @@ wasm_bindgen_version() {
   awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' "$ROOT/Cargo.lock"
 }
 
+# Installs wasm-bindgen-cli at the version Cargo.lock pins unless it is there; a failed
+# install ends with one line that says how to fix it.
 ensure_wasm_bindgen() {
   local want; want="$(wasm_bindgen_version)"
   [ -n "$want" ] || die "wasm-bindgen is not in Cargo.lock"
-  if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$want" ]; then
-    say "installing wasm-bindgen-cli $want (about 3 minutes the first time)"
+  local have; have="$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')"
+  if [ "$have" != "$want" ]; then
+    require_cargo
+    say "installing wasm-bindgen-cli $want${have:+ (found $have)} (about 3 minutes the first time)"
     # No --locked: the registry mirror lacks one of its locked dependencies.
-    cargo install -q wasm-bindgen-cli --version "$want" --force
+    cargo install -q wasm-bindgen-cli --version "$want" --force \
+      || die "wasm-bindgen-cli $want could not be installed (see above); run: cargo install wasm-bindgen-cli --version $want --force"
+    [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" = "$want" ] \
+      || die "wasm-bindgen $want is installed but $(command -v wasm-bindgen || echo 'no wasm-bindgen') comes first on PATH; put ~/.cargo/bin first on PATH"
   fi
 }
 
+# s3s-fs, the S3-compatible test server, pinned: newer versions need a newer rustc.
+S3S_FS_VERSION=0.14.1
 ensure_s3s_fs() {
-  if ! s3s-fs --version >/dev/null 2>&1; then
-    say "installing s3s-fs 0.14.1, an S3-compatible server for the tests (about 2 minutes)"
-    cargo install -q s3s-fs --version 0.14.1 --features binary
+  # `s3s-fs --version` prints "s3s-fs 0.14.1".
+  local have; have="$(s3s-fs --version 2>/dev/null | awk '{print $2}')"
+  if [ "$have" != "$S3S_FS_VERSION" ]; then
+    say "installing s3s-fs $S3S_FS_VERSION${have:+ (found $have)}, an S3-compatible server for the tests (about 2 minutes)"
+    require_cargo
+    cargo install -q s3s-fs --version "$S3S_FS_VERSION" --features binary --force \
+      || die "s3s-fs $S3S_FS_VERSION could not be installed (see above); run: cargo install s3s-fs --version $S3S_FS_VERSION --features binary --force"
+    [ "$(s3s-fs --version 2>/dev/null | awk '{print $2}')" = "$S3S_FS_VERSION" ] \
+      || die "s3s-fs $S3S_FS_VERSION is installed but $(command -v s3s-fs || echo 'no s3s-fs') comes first on PATH; put ~/.cargo/bin first on PATH"
   fi
 }
 

@@ -76,16 +76,17 @@ impl Database {
                         path: settings.data_dir.display().to_string(),
                         detail: e.to_string(),
                     })??;
-                db::ensure_database(&pg.admin_url(), embedded_pg::DATABASE).await?;
+                if let Err(e) = db::ensure_database(&pg.admin_url(), embedded_pg::DATABASE).await {
+                    stop_if_started_here(Some(pg)).await;
+                    return Err(e.into());
+                }
                 (Secret::new(pg.url()), Some(pg))
             }
         };
         let pool = match db::connect(url.expose(), 20).await {
             Ok(pool) => pool,
             Err(e) => {
-                if let Some(pg) = &embedded {
-                    let _ = pg.stop();
-                }
+                stop_if_started_here(embedded).await;
                 return Err(e.into());
             }
         };
@@ -96,14 +97,25 @@ impl Database {
         })
     }
 
+    /// Closes the pool, then stops the embedded cluster if this process started it (one
+    /// that was running already, e.g. for another `printstall serve`, is left running).
+    /// Every way out of a command that opened the database goes through here.
     pub async fn close(self) {
         self.pool.close().await;
-        if let Some(pg) = self.embedded {
-            let stopped = tokio::task::spawn_blocking(move || pg.stop()).await;
-            if let Ok(Err(e)) = stopped {
-                tracing::warn!(error = %e, "could not stop the embedded PostgreSQL");
-            }
-        }
+        stop_if_started_here(self.embedded).await;
+    }
+}
+
+/// Stops the embedded cluster when this process started it; a failure is logged (the
+/// caller is on its way out already).
+pub async fn stop_if_started_here(embedded: Option<EmbeddedPostgres>) {
+    let Some(pg) = embedded.filter(EmbeddedPostgres::started_here) else {
+        return;
+    };
+    match tokio::task::spawn_blocking(move || pg.stop()).await {
+        Ok(Ok(())) => tracing::debug!("the embedded PostgreSQL is stopped"),
+        Ok(Err(e)) => tracing::warn!(error = %e, "could not stop the embedded PostgreSQL"),
+        Err(e) => tracing::warn!(error = %e, "could not stop the embedded PostgreSQL"),
     }
 }
 
@@ -315,25 +327,37 @@ pub async fn serve(
     .await
 }
 
-/// Resolves on SIGINT (Ctrl-C) or SIGTERM.
-pub async fn shutdown_signal() {
-    let interrupt = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
+/// Resolves on SIGINT (Ctrl-C) or SIGTERM. The handlers are installed when this is called
+/// (inside the runtime), not when the future is first polled: `serve` calls it before it
+/// opens the database, so a signal during start-up is kept, not fatal, and the server
+/// stops cleanly (and stops the embedded cluster) as soon as it is up.
+#[cfg(unix)]
+pub fn shutdown_signal() -> impl Future<Output = ()> + Send + 'static {
+    use tokio::signal::unix::{SignalKind, signal};
+    let interrupt = signal(SignalKind::interrupt()).ok();
+    let terminate = signal(SignalKind::terminate()).ok();
+    async move {
+        let wait = |s: Option<tokio::signal::unix::Signal>| async move {
+            match s {
+                Some(mut s) => {
+                    s.recv().await;
+                }
+                None => std::future::pending::<()>().await,
             }
-            Err(_) => std::future::pending::<()>().await,
+        };
+        tokio::select! {
+            () = wait(interrupt) => {},
+            () = wait(terminate) => {},
         }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = interrupt => {},
-        () = terminate => {},
+        tracing::info!("shutting down: finishing requests in flight");
     }
-    tracing::info!("shutting down: finishing requests in flight");
+}
+
+/// Resolves on Ctrl-C.
+#[cfg(not(unix))]
+pub fn shutdown_signal() -> impl Future<Output = ()> + Send + 'static {
+    async {
+        let _ = tokio::signal::ctrl_c().await;
+        tracing::info!("shutting down: finishing requests in flight");
+    }
 }

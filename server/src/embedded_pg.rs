@@ -33,6 +33,8 @@ pub struct EmbeddedPostgres {
     bin_dir: PathBuf,
     cluster_dir: PathBuf,
     as_postgres_user: bool,
+    /// True when `start` started it (it was not running before): whoever started it stops it.
+    started_here: bool,
 }
 
 pub const SUPERUSER: &str = "printstall";
@@ -57,10 +59,11 @@ impl EmbeddedPostgres {
             path: cluster_dir.clone(),
             source,
         })?;
-        let pg = Self {
+        let mut pg = Self {
             bin_dir,
             cluster_dir,
             as_postgres_user: running_as_root(),
+            started_here: false,
         };
         if pg.as_postgres_user {
             pg.hand_folder_to_postgres()?;
@@ -98,8 +101,36 @@ impl EmbeddedPostgres {
                     "start",
                 ],
             )?;
+            pg.started_here = true;
         }
         Ok(pg)
+    }
+
+    /// The cluster in `<data_dir>/pg` when one is running there; `None` when there is no
+    /// cluster or it is stopped. Creates, starts and changes nothing.
+    pub fn running(data_dir: &Path) -> Result<Option<Self>, EmbeddedPgError> {
+        let cluster_dir = data_dir.join("pg");
+        if !cluster_dir.join("data").join("PG_VERSION").exists() {
+            return Ok(None);
+        }
+        let bin_dir = find_bin_dir().ok_or(EmbeddedPgError::NotInstalled)?;
+        let pg = Self {
+            bin_dir,
+            cluster_dir,
+            as_postgres_user: running_as_root(),
+            started_here: false,
+        };
+        Ok(pg.is_running().then_some(pg))
+    }
+
+    /// True when `start` started the cluster, false when it was running already.
+    pub fn started_here(&self) -> bool {
+        self.started_here
+    }
+
+    /// The cluster's folder (`<data_dir>/pg`).
+    pub fn cluster_dir(&self) -> &Path {
+        &self.cluster_dir
     }
 
     /// The URL of the maintenance database `postgres` (for creating databases).

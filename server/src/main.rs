@@ -98,7 +98,7 @@ enum DbAction {
         #[arg(long)]
         dir: Option<PathBuf>,
     },
-    /// Stop the cluster in DIR/pg.
+    /// Stop the cluster in DIR/pg if it runs (never creates or starts one).
     Stop {
         #[arg(long)]
         dir: Option<PathBuf>,
@@ -242,20 +242,39 @@ async fn run(command: Command) -> Result<(), String> {
                         .await
                         .map_err(|e| e.to_string())?
                         .map_err(|e| e.to_string())?;
-                    db::ensure_database(&pg.admin_url(), printstall_server::embedded_pg::DATABASE)
-                        .await
-                        .map_err(|e| e.to_string())?;
-                    println!("{}", pg.url());
+                    let url = pg.url();
+                    let made = db::ensure_database(
+                        &pg.admin_url(),
+                        printstall_server::embedded_pg::DATABASE,
+                    )
+                    .await;
+                    if let Err(e) = made {
+                        // Leave nothing running that this command started.
+                        app::stop_if_started_here(Some(pg)).await;
+                        return Err(e.to_string());
+                    }
+                    println!("{url}");
                     Ok(())
                 }
                 DbAction::Stop { dir } => {
                     let dir = dir_or_default(dir);
-                    tokio::task::spawn_blocking(move || {
-                        EmbeddedPostgres::start(&dir).and_then(|pg| pg.stop())
+                    let shown = dir.join("pg").display().to_string();
+                    // Stops a running cluster; never creates or starts one.
+                    let stopped = tokio::task::spawn_blocking(move || {
+                        match EmbeddedPostgres::running(&dir)? {
+                            Some(pg) => pg.stop().map(|()| true),
+                            None => Ok(false),
+                        }
                     })
                     .await
                     .map_err(|e| e.to_string())?
-                    .map_err(|e| e.to_string())
+                    .map_err(|e| e.to_string())?;
+                    if stopped {
+                        println!("stopped the PostgreSQL cluster in {shown}");
+                    } else {
+                        println!("no PostgreSQL cluster is running in {shown}; nothing to stop");
+                    }
+                    Ok(())
                 }
             }
         }
@@ -297,6 +316,8 @@ async fn digest(settings: Settings, shop: Option<uuid::Uuid>) -> Result<(), Stri
 }
 
 async fn serve(settings: Settings) -> Result<(), String> {
+    // First: a SIGINT or SIGTERM from here on ends the server cleanly (see shutdown_signal).
+    let shutdown = app::shutdown_signal();
     app::check_pwa_built(&settings).map_err(|e| e.to_string())?;
     let listener = app::bind(&settings).await.map_err(|e| e.to_string())?;
     let address = listener.local_addr().map_err(|e| e.to_string())?;
@@ -322,7 +343,7 @@ async fn serve(settings: Settings) -> Result<(), String> {
                 Ok(state) => match state.check_app_role().await {
                     Ok(()) => {
                         // The configuration; "listening" comes last, after sign-in and email.
-                        print_configuration(&settings, &database, &state);
+                        print_configuration(&settings, &database, &state, address);
                         after_start(&database, &state).await.map(|()| state)
                     }
                     Err(e) => Err(e.to_string()),
@@ -363,8 +384,13 @@ async fn serve(settings: Settings) -> Result<(), String> {
     }
     // Last: tests and scripts read up to this line.
     println!("  listening: {base_url}");
-    let served = app::serve(state, listener, app::shutdown_signal()).await;
+    // The request pool (role printstall_app) closes first, then the owner pool and cluster.
+    let app_pool = state.api.app.clone();
+    let served = app::serve(state, listener, shutdown).await;
+    app_pool.close().await;
     database.close().await;
+    // Logged only here, after a serve: a failed start prints its one line and nothing else.
+    tracing::info!("stopped: requests finished, database connections closed");
     served.map_err(|e| format!("the server stopped: {e}"))
 }
 
@@ -393,8 +419,14 @@ async fn after_start(database: &Database, state: &AppState) -> Result<(), String
     Ok(())
 }
 
-fn print_configuration(settings: &Settings, database: &Database, state: &AppState) {
-    let storage = &state.storage;
+/// The start-up summary on stdout, secrets masked (`secret::mask_url_password`, and the
+/// S3 keys never shown).
+fn print_configuration(
+    settings: &Settings,
+    database: &Database,
+    state: &AppState,
+    address: std::net::SocketAddr,
+) {
     let db_line = match &database.embedded {
         Some(_) => format!(
             "embedded PostgreSQL in {} ({})",
@@ -404,8 +436,21 @@ fn print_configuration(settings: &Settings, database: &Database, state: &AppStat
         None => secret::mask_url_password(database.url.expose()),
     };
     println!("PrintStall {}", env!("CARGO_PKG_VERSION"));
+    println!(
+        "  listen:    {address} (HOST={}, PORT={})",
+        settings.host, settings.port
+    );
     println!("  database:  {db_line}");
-    println!("  files:     {}", storage.describe());
+    if let Some(app_url) = &settings.app_database_url {
+        println!(
+            "  app role:  {}",
+            secret::mask_url_password(app_url.expose())
+        );
+    }
+    println!("  files:     {}", settings.storage.describe());
+    if let Some(public_url) = &settings.public_url {
+        println!("  public:    {}", secret::mask_url_password(public_url));
+    }
     println!("  web app:   {}", settings.pwa_dir.display());
     println!("  encryption: {}", state.api.crypto.describe());
 }

@@ -120,6 +120,28 @@ pub enum StorageSettings {
     S3(S3Settings),
 }
 
+impl StorageSettings {
+    /// Where files go, for the start-up summary: for S3 the endpoint (any password in it
+    /// masked), bucket, region and addressing style; never the keys.
+    pub fn describe(&self) -> String {
+        match self {
+            StorageSettings::Local { dir } => format!("local folder {}", dir.display()),
+            StorageSettings::S3(s3) => format!(
+                "S3 bucket {} at {}, region {}, {} (S3_PATH_STYLE={})",
+                s3.bucket,
+                mask_url_password(&s3.endpoint),
+                s3.region,
+                if s3.path_style {
+                    "path-style addressing"
+                } else {
+                    "virtual-hosted addressing"
+                },
+                s3.path_style,
+            ),
+        }
+    }
+}
+
 /// Where the external provider's signing keys (a JWK set) come from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum JwksSource {
@@ -703,6 +725,43 @@ mod tests {
     fn half_an_s3_configuration_is_an_error() {
         let err = Settings::from_values(&values(&[("S3_ENDPOINT", "http://x")])).unwrap_err();
         assert!(err.to_string().contains("S3_BUCKET"), "{err}");
+    }
+
+    #[test]
+    fn the_s3_description_shows_region_and_path_style_but_no_keys() {
+        let s = Settings::from_values(&values(&[
+            ("S3_ENDPOINT", "https://abc.r2.cloudflarestorage.com"),
+            ("S3_BUCKET", "stall"),
+            ("S3_ACCESS_KEY_ID", "AKIDSHOWNNOWHERE"),
+            ("S3_SECRET_ACCESS_KEY", "alsosecret"),
+            ("S3_REGION", "auto"),
+        ]))
+        .unwrap();
+        let shown = s.storage.describe();
+        assert_eq!(
+            shown,
+            "S3 bucket stall at https://abc.r2.cloudflarestorage.com, region auto, virtual-hosted addressing (S3_PATH_STYLE=false)"
+        );
+        let s = Settings::from_values(&values(&[
+            ("S3_ENDPOINT", "http://minio:pw@127.0.0.1:9000"),
+            ("S3_BUCKET", "b"),
+            ("S3_ACCESS_KEY_ID", "AK"),
+            ("S3_SECRET_ACCESS_KEY", "alsosecret"),
+            ("S3_PATH_STYLE", "true"),
+        ]))
+        .unwrap();
+        let shown = s.storage.describe();
+        assert!(shown.contains("region us-east-1"), "{shown}");
+        assert!(
+            shown.contains("path-style addressing (S3_PATH_STYLE=true)"),
+            "{shown}"
+        );
+        assert!(
+            !shown.contains(":pw@") && !shown.contains("alsosecret"),
+            "{shown}"
+        );
+        let local = Settings::from_values(&values(&[("PRINTSTALL_DATA_DIR", "/srv/ps")])).unwrap();
+        assert_eq!(local.storage.describe(), "local folder /srv/ps/files");
     }
 
     #[test]
