@@ -1,7 +1,10 @@
 //! Finish or fail a print job: choose the spools it used and the grams (filled in from
 //! the sliced file's grams per unit times the units), and, when finishing, the units made.
 //! One tap records it as one op; finishing adds the units to stock and takes the grams off
-//! the spools, failing records the grams as waste.
+//! the spools, failing records the grams as waste. When the job's printer reported its use
+//! through the Spoolman API, the form offers those grams instead (chosen by default): the
+//! op's lines then say `reported`, and the spools, which the printer's reports already
+//! took the grams from, lose nothing more.
 
 use std::rc::Rc;
 
@@ -14,6 +17,7 @@ use web_sys::{HtmlInputElement, HtmlSelectElement};
 use yew::prelude::*;
 
 use crate::components::grams_bar::grams;
+use crate::hooks::use_printer_reports::JobReports;
 use crate::local::use_local;
 use crate::store::queries::{Catalog, JobRow};
 
@@ -30,6 +34,12 @@ pub struct JobOutcomeProps {
     pub catalog: Rc<Catalog>,
     /// Called after the op is recorded (or the form is closed).
     pub on_close: Callback<Option<String>>,
+    /// What the job's printer reported while it ran, when known.
+    #[prop_or_default]
+    pub reported: Option<JobReports>,
+    /// Whether printer reports could be read (online).
+    #[prop_or(true)]
+    pub reports_live: bool,
 }
 
 #[derive(Clone, PartialEq)]
@@ -86,6 +96,13 @@ pub fn job_outcome(props: &JobOutcomeProps) -> Html {
     let units = use_state(|| props.job.units.to_string());
     let reason = use_state(String::new);
     let error = use_state(|| None::<String>);
+    // Take the printer's grams when it reported any (the user can switch to the estimate).
+    let use_reported = use_state(|| {
+        props
+            .reported
+            .as_ref()
+            .is_some_and(|r| !r.spools.is_empty())
+    });
     let c = &props.catalog;
     let job = &props.job;
     let id = job.id.0.simple().to_string();
@@ -102,10 +119,23 @@ pub fn job_outcome(props: &JobOutcomeProps) -> Html {
         let on_close = props.on_close.clone();
         let (job_id, outcome, product) = (job.id, props.outcome, product.clone());
         let label = c.job_label(job);
+        let reported = props
+            .reported
+            .clone()
+            .filter(|_| *use_reported)
+            .map(|r| r.spools);
         Callback::from(move |e: SubmitEvent| {
             e.prevent_default();
             let mut spools: Vec<SpoolGrams> = Vec::new();
-            for r in rows.iter() {
+            // The printer's lines, or the rows of the form.
+            for (spool_id, g) in reported.iter().flatten() {
+                spools.push(SpoolGrams {
+                    spool_id: *spool_id,
+                    used_cg: *g,
+                    reported: true,
+                });
+            }
+            for r in rows.iter().filter(|_| reported.is_none()) {
                 let text = r.grams.trim();
                 if text.is_empty() {
                     continue;
@@ -250,7 +280,22 @@ pub fn job_outcome(props: &JobOutcomeProps) -> Html {
                         }) }} />
                 </div>
             }
-            <fieldset class="spools-used">
+            if let Some(r) = props.reported.as_ref().filter(|r| !r.spools.is_empty()) {
+                <div class="field check-field">
+                    <input id={format!("use-reported-{id}")} type="checkbox" checked={*use_reported}
+                        data-testid="use-printer-grams"
+                        onchange={{ let u = use_reported.clone(); Callback::from(move |e: Event| {
+                            if let Some(i) = e.target_dyn_into::<HtmlInputElement>() { u.set(i.checked()); }
+                        }) }} />
+                    <label for={format!("use-reported-{id}")}>
+                        { format!("Use what {} reported: {} (already taken off the spool{})",
+                            r.printer_name, grams(r.total()), if r.spools.len() == 1 { "" } else { "s" }) }
+                    </label>
+                </div>
+            } else if !props.reports_live {
+                <p class="hint">{ "Offline: what a printer reported is not known here, so the sliced file's grams are filled in." }</p>
+            }
+            <fieldset class="spools-used" hidden={*use_reported && props.reported.is_some()}>
                 <legend>{ if finishing { "Filament used" } else { "Filament wasted" } }</legend>
                 { for rows.iter().enumerate().map(|(i, r)| html! {
                     <div class="field-row">

@@ -20,6 +20,7 @@ use crate::components::grams_bar::grams;
 use crate::components::job_outcome::{JobOutcome, Outcome};
 use crate::components::sign_in::SignIn;
 use crate::components::swatch::Swatch;
+use crate::hooks::use_printer_reports::{JobReports, use_printer_reports};
 use crate::local::{Local, use_local};
 use crate::store::queries::{Catalog, JobRow};
 
@@ -131,6 +132,29 @@ fn handle_of(e: &PointerEvent) -> Option<web_sys::Element> {
         .and_then(|t| t.closest(".drag-handle").ok().flatten())
 }
 
+/// What a running job's printer reported, under the job: the printer, then each spool's
+/// filament and grams.
+fn reported_line(r: &JobReports, c: &Catalog) -> Html {
+    let spools: Vec<String> = r
+        .spools
+        .iter()
+        .map(|(spool, g)| {
+            let what = c
+                .spools
+                .iter()
+                .find(|s| s.id == *spool)
+                .and_then(|s| c.filament(s.filament_id))
+                .map_or_else(|| "a spool".to_owned(), |f| f.label());
+            format!("{} of {what}", grams(*g))
+        })
+        .collect();
+    html! {
+        <p class="job-reported" data-testid="job-printer-report">
+            { format!("{} reported {}", r.printer_name, spools.join(", ")) }
+        </p>
+    }
+}
+
 fn status_text(s: JobStatus) -> &'static str {
     match s {
         JobStatus::Queued => "Queued",
@@ -166,6 +190,7 @@ pub fn queue() -> Html {
     // The drag as the pointer handlers see it (a pointer-up may come before the re-render).
     let live_drag = use_mut_ref(|| None::<Drag>);
     let list = use_node_ref();
+    let (reports, reports_live) = use_printer_reports(local.access_token());
     let model = local.model.clone();
     if !model.ready {
         return html! { <section class="queue"><h1>{ "Print queue" }</h1><p>{ "Opening…" }</p></section> };
@@ -430,6 +455,9 @@ pub fn queue() -> Html {
                                             if secs > 0 { { format!(" · {}", hours_text(secs)) } }
                                             if let Some(e) = event { { format!(" · for {e}") } }
                                         </span>
+                                        if let Some(r) = reports.get(&j.id) {
+                                            { reported_line(r, &c) }
+                                        }
                                     </div>
                                     <div class="job-actions">
                                         <button type="button" class="icon" aria-label={format!("Move {label} up")} disabled={i == 0} onclick={move_by(i, true)}>{ "↑" }</button>
@@ -448,7 +476,8 @@ pub fn queue() -> Html {
                                         <button type="button" class="link-button" onclick={transition(j, JobStatus::Cancelled, "Cancelled")}>{ "Cancel" }</button>
                                     </div>
                                     if let Some(o) = form {
-                                        <JobOutcome key={format!("{}-{}", j.id.0, o == Outcome::Finish)} job={j.clone()} outcome={o} catalog={c.clone()} on_close={on_close.clone()} />
+                                        <JobOutcome key={format!("{}-{}", j.id.0, o == Outcome::Finish)} job={j.clone()} outcome={o} catalog={c.clone()} on_close={on_close.clone()}
+                                            reported={reports.get(&j.id).cloned()} reports_live={reports_live} />
                                     }
                                 </li>
                             }
