@@ -75,6 +75,14 @@ impl S3Store {
                     detail: format!("{e:?}"),
                 })
             }
+            // The SDK's own connect or attempt timeout (a slow or loaded machine) is also
+            // a store that does not answer, not one that refused the bucket.
+            Ok(Err(aws_sdk_s3::error::SdkError::TimeoutError(_))) => {
+                Err(StorageError::Unreachable {
+                    endpoint: self.endpoint.clone(),
+                    detail: "the connection timed out".into(),
+                })
+            }
             Ok(Err(e)) => Err(StorageError::Refused(format!(
                 "bucket {} cannot be used ({}); check S3_BUCKET and the keys",
                 self.bucket,
