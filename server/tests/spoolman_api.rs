@@ -682,7 +682,7 @@ async fn a_job_finished_with_the_printers_grams_takes_them_once(pool: PgPool) {
         "produced": [{"product_id": rex, "quantity": 2}],
         "spools": [{"spool_id": sp, "used_cg": 725, "reported": true},
                    {"spool_id": sp2, "used_cg": 1200}]}));
-    let (status, answer) = phone.push(&[finish.clone()]).await;
+    let (status, answer) = phone.push(std::slice::from_ref(&finish)).await;
     assert_eq!(status, 200, "{answer}");
     assert_eq!(statuses(&answer), ["applied"]);
     // Sent again (a lost answer): a duplicate, nothing twice.
