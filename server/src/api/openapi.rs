@@ -506,7 +506,7 @@ pub const OPERATIONS: &[(&str, &str, &str, &str, bool)] = &[
         "GET",
         "/print-jobs",
         "print jobs",
-        "List print jobs in queue order (status, printer_id, event_id)",
+        "List print jobs in queue order (status, printer_id, event_id; q: variant, model or printer name)",
         true,
     ),
     (
