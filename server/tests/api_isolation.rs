@@ -109,6 +109,7 @@ async fn every_route_with_another_shops_token(pool: PgPool) {
         &sliced_file,
         &upload,
         &token,
+        &a.user_id,
     ];
     let id_of: BTreeMap<&str, &String> = [
         ("products", &prd),
@@ -147,6 +148,10 @@ async fn every_route_with_another_shops_token(pool: PgPool) {
             (Some(json!({"enabled": false, "low_filament_cg": 1000})), 200),
         ),
         (("GET", "/shop/members"), (None, 200)),
+        // B's owner changes only B's own settings and members: A's member is not found.
+        (("PATCH", "/shop"), (Some(json!({"name": "B's stall", "tax_rate_bp": 700})), 200)),
+        (("PATCH", "/shop/members/{user_id}"), (Some(json!({"role": "seller"})), 404)),
+        (("DELETE", "/shop/members/{user_id}"), (None, 404)),
         (("GET", "/products"), (None, 200)),
         (
             ("POST", "/products"),
@@ -303,7 +308,8 @@ async fn every_route_with_another_shops_token(pool: PgPool) {
         } else {
             path.to_owned()
         }
-        .replace("{file_id}", &sliced_file);
+        .replace("{file_id}", &sliced_file)
+        .replace("{user_id}", &a.user_id);
         let (status, out) = b
             .call(method.parse().unwrap(), &concrete, body.clone())
             .await;
@@ -418,6 +424,13 @@ async fn every_route_with_another_shops_token(pool: PgPool) {
     }
 
     // Shop A is untouched.
+    let (_, shop) = a.get("/shop").await;
+    assert_eq!(
+        (shop["name"].as_str(), shop["tax_rate_bp"].as_i64()),
+        (Some("Test stall"), Some(1900))
+    );
+    let (_, members) = a.get("/shop/members").await;
+    assert_eq!(members["members"][0]["role"], "owner", "{members}");
     let (_, s) = a.get(&format!("/spools/{sp}")).await;
     assert_eq!(
         (s["left_cg"].as_i64(), s["location"].is_null()),
@@ -493,9 +506,11 @@ async fn every_route_refuses_malformed_requests(pool: PgPool) {
         if exempt(&full) || has_own_error_codes(&full) {
             continue;
         }
+        // A member's `{user_id}` is checked like any `{id}`.
         let path = full
             .trim_start_matches("/api/v1")
-            .replace("{file_id}", &uuid::Uuid::now_v7().to_string());
+            .replace("{file_id}", &uuid::Uuid::now_v7().to_string())
+            .replace("{user_id}", "{id}");
         let path = path.as_str();
         let unknown = path.replace("{id}", &uuid::Uuid::now_v7().to_string());
         let has_body = matches!(method.as_str(), "POST" | "PATCH" | "PUT");

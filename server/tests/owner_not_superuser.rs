@@ -149,7 +149,7 @@ async fn sign_in_flows_work_with_an_owner_that_is_not_a_superuser(pool: PgPool) 
         401
     );
 
-    // Invite and join (a lookup by the code's hash).
+    // Invite and join (a lookup by the code's hash), then the owner removes the helper.
     let owner = sign_in(&base, "o@example.com", "correct horse battery").await;
     let (status, invite) = owner.post("/auth/invites", json!({})).await;
     assert_eq!(status, 201, "{invite}");
@@ -164,12 +164,6 @@ async fn sign_in_flows_work_with_an_owner_that_is_not_a_superuser(pool: PgPool) 
     let body: Value = r.json().await.unwrap();
     let helper = Api::from_session(&base, &body, helper_refresh);
     assert_eq!(helper.get("/shop").await.0, 200);
-    assert_eq!(
-        post_cookie(&base, "/auth/refresh", &helper.refresh)
-            .await
-            .status(),
-        200
-    );
     let r = reqwest::Client::new()
         .post(format!("{base}/api/v1/auth/join"))
         .json(&json!({"code": invite["code"], "email": "x@example.com", "password": "helper password", "display_name": "X"}))
@@ -177,6 +171,21 @@ async fn sign_in_flows_work_with_an_owner_that_is_not_a_superuser(pool: PgPool) 
         .await
         .unwrap();
     assert_eq!(r.status(), 404, "an invite code works once");
+    assert_eq!(
+        owner
+            .delete(&format!("/shop/members/{}", helper.user_id))
+            .await
+            .0,
+        204
+    );
+    assert_eq!(helper.get("/shop").await.0, 401);
+    assert_eq!(
+        post_cookie(&base, "/auth/refresh", &helper.refresh)
+            .await
+            .status(),
+        401
+    );
+
     // A printer's token (a lookup by its hash) reads the Spoolman API.
     let (status, t) = owner.post("/printer-tokens", json!({"name": "MK4S"})).await;
     assert_eq!(status, 201, "{t}");

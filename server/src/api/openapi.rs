@@ -99,6 +99,13 @@ pub const OPERATIONS: &[(&str, &str, &str, &str, bool)] = &[
     ),
     ("GET", "/shop", "shop", "The signed-in member's shop", true),
     (
+        "PATCH",
+        "/shop",
+        "shop",
+        "Change the shop's settings (owner; JSON merge patch of name, currency, time_zone, tax_rate_bp, prices_include_tax, machine_cost_per_hour, business): an entity.set.v1 op devices pull; business details sealed",
+        true,
+    ),
+    (
         "PUT",
         "/shop/business",
         "shop",
@@ -159,6 +166,20 @@ pub const OPERATIONS: &[(&str, &str, &str, &str, bool)] = &[
         "/shop/members",
         "shop",
         "The shop's members and their roles",
+        true,
+    ),
+    (
+        "PATCH",
+        "/shop/members/{user_id}",
+        "shop",
+        "Change a member's role (owner; the only owner cannot become a seller: 409; a demoted member's sessions of the shop end)",
+        true,
+    ),
+    (
+        "DELETE",
+        "/shop/members/{user_id}",
+        "shop",
+        "Remove a member from the shop (owner; never the only owner: 409); their sessions of the shop end at once",
         true,
     ),
     (
@@ -754,7 +775,7 @@ pub fn build() -> OpenApi {
                 ResponseBuilder::new().description("done; no body").build(),
             );
         }
-        for name in ["id", "file_id", "kind"] {
+        for name in ["id", "file_id", "kind", "user_id"] {
             if !path.contains(&format!("{{{name}}}")) {
                 continue;
             }
