@@ -569,3 +569,85 @@ async fn every_route_refuses_malformed_requests(pool: PgPool) {
     }
     server.stop().await;
 }
+
+/// Creating a row with an id that is already taken answers the same 409 body whether the id
+/// is the caller's shop's or another shop's: an id never tells one shop that another shop
+/// has a row.
+#[sqlx::test(migrator = "printstall_server::db::MIGRATOR")]
+async fn a_taken_id_answers_the_same_whoever_took_it(pool: PgPool) {
+    let server = start_api(pool).await;
+    let a = Api::register(&server.url, "a@example.com").await;
+    let b = Api::register(&server.url, "b@example.com").await;
+    struct Own {
+        fil: String,
+        mdl: String,
+        var: String,
+        prd: String,
+    }
+    let mut own = Vec::new();
+    for api in [&a, &b] {
+        let fil = filament(api, "Galaxy Black").await;
+        let mdl = model(api, "Flexi Rex").await;
+        let var = variant(api, &mdl, &fil).await;
+        let prd = product(api, "REX", Some(&var)).await;
+        own.push(Own { fil, mdl, var, prd });
+    }
+    let mut n = 0;
+    let mut body = |path: &str, id: &str, o: &Own| -> Value {
+        n += 1;
+        match path {
+            "/products" => {
+                json!({"id": id, "sku": format!("DUP-{n}"), "name": "Dup", "price": 1})
+            }
+            "/filaments" => {
+                json!({"id": id, "brand": "B", "material": "pla", "colour": {"name": "Red", "hex": "#ff0000"}, "diameter": "1.75", "density_mg_cm3": 1240, "net_weight_cg": 100000})
+            }
+            "/spools" => json!({"id": id, "filament_id": o.fil, "initial_net_cg": 100}),
+            "/models" => {
+                json!({"id": id, "name": "M", "source_site": "own", "licence": {"name": "own", "allows_selling": true}})
+            }
+            "/variants" => {
+                json!({"id": id, "model_id": o.mdl, "name": format!("V{n}"), "parts_per_plate": 1})
+            }
+            "/printers" => json!({"id": id, "name": format!("P{n}")}),
+            "/events" => {
+                json!({"id": id, "name": "E", "starts_on": "2026-12-01", "ends_on": "2026-12-01"})
+            }
+            "/print-jobs" => json!({"id": id, "variant_id": o.var, "units": 1}),
+            "/sales" => {
+                json!({"id": id, "lines": [{"product_id": o.prd, "quantity": 1, "unit_price": 1}], "payment_method": "cash"})
+            }
+            other => panic!("{other}"),
+        }
+    };
+    for path in [
+        "/products",
+        "/filaments",
+        "/spools",
+        "/models",
+        "/variants",
+        "/printers",
+        "/events",
+        "/print-jobs",
+        "/sales",
+    ] {
+        let id = uuid::Uuid::now_v7().to_string();
+        let first = body(path, &id, &own[0]);
+        let (status, made) = a.post(path, first).await;
+        assert_eq!(status, 201, "{path}: {made}");
+        assert_eq!(made["id"], json!(id), "{path}");
+        let again = body(path, &id, &own[0]);
+        let (own_status, own_err) = a.post(path, again).await;
+        let foreign = body(path, &id, &own[1]);
+        let (other_status, other_err) = b.post(path, foreign).await;
+        assert_eq!(own_status, 409, "{path} in the same shop: {own_err}");
+        assert_eq!(
+            (other_status, &other_err),
+            (own_status, &own_err),
+            "{path}: another shop's id answers differently"
+        ); // Nothing was made for B, and A's row is A's still.
+        assert_eq!(b.get(&format!("{path}/{id}")).await.0, 404, "{path}");
+        assert_eq!(a.get(&format!("{path}/{id}")).await.0, 200, "{path}");
+    }
+    server.stop().await;
+}

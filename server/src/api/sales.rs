@@ -106,16 +106,7 @@ async fn record(
     sale.totals().map_err(invalid)?;
     // Refusals the REST API has always answered, before the op: a sale id in use is 409,
     // an unknown (or another shop's) product or event 404.
-    let taken: Option<i32> = sqlx::query_scalar(r#"select 1 from sale where id = $1"#)
-        .bind(sale.sale_id.0)
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(db)?;
-    if taken.is_some() {
-        return Err(ApiError::Conflict(
-            "a record with this id already exists".into(),
-        ));
-    }
+    id_free(&mut tx, auth.shop_id, sale.sale_id.0).await?;
     let products: std::collections::BTreeSet<Uuid> =
         sale.lines.iter().map(|l| l.product_id.0).collect();
     for product in &products {
@@ -131,6 +122,28 @@ async fn record(
     let out = fetch(&mut tx, sale.sale_id.0).await?;
     tx.commit().await.map_err(db)?;
     Ok((StatusCode::CREATED, ApiJson(out)))
+}
+
+/// 409 when a sale with `id` exists, in this shop or in another: the id's primary key is
+/// tried with a placeholder row in a savepoint (unique keys see every shop's rows; row-level
+/// security would hide another shop's from a lookup). Both answers are the same, so an id
+/// never tells a shop that another shop has that sale.
+async fn id_free(tx: &mut Tx, shop_id: Uuid, id: Uuid) -> ApiResult<()> {
+    let mut probe = sqlx::Connection::begin(&mut **tx).await.map_err(db)?;
+    let tried = sqlx::query(
+        r#"insert into sale (id, shop_id, subtotal, discount, total, tax, payment_method,
+                             tax_rate_bp, prices_include_tax, taken_at)
+           values ($1, $2, 0, 0, 0, 0, 'cash', 0, true, now())"#,
+    )
+    .bind(id)
+    .bind(shop_id)
+    .execute(&mut *probe)
+    .await;
+    probe.rollback().await.map_err(db)?;
+    match tried {
+        Ok(_) => Ok(()),
+        Err(e) => Err(db(e)),
+    }
 }
 
 async fn fetch(tx: &mut Tx, id: Uuid) -> ApiResult<SaleOut> {
