@@ -172,6 +172,7 @@ async fn every_route_with_another_shops_token(pool: PgPool) {
             (Some(json!({"lines": [{"product_id": prd, "quantity": 1, "unit_price": 1}], "payment_method": "cash"})), 404),
         ),
         (("GET", "/sales/{id}"), (None, 404)),
+        (("POST", "/sales/{id}/void"), (Some(json!({"reason": "stolen"})), 404)),
         (("GET", "/filaments"), (None, 200)),
         // A filament names no other row: B may create its own (checked for leaks below).
         (
@@ -341,6 +342,9 @@ async fn every_route_with_another_shops_token(pool: PgPool) {
         format!("/printer-history?printer_id={prn}"),
         format!("/spools?q=SP-{fil}-1000"),
         "/products?q=REX".to_owned(),
+        format!("/sales?event_id={evt}"),
+        "/sales?payment_method=cash".to_owned(),
+        "/print-jobs?status=all&q=MK4S".to_owned(),
     ] {
         let (status, out) = b.get(&path).await;
         assert_eq!((status, &out["items"]), (200, &json!([])), "{path}");

@@ -238,7 +238,13 @@ pub const OPERATIONS: &[(&str, &str, &str, &str, bool)] = &[
         "The product's stock ledger",
         true,
     ),
-    ("GET", "/sales", "sales", "List sales", true),
+    (
+        "GET",
+        "/sales",
+        "sales",
+        "List sales (event_id; from, to on taken_at, RFC 3339, to exclusive; payment_method)",
+        true,
+    ),
     (
         "POST",
         "/sales",
@@ -251,6 +257,13 @@ pub const OPERATIONS: &[(&str, &str, &str, &str, bool)] = &[
         "/sales/{id}",
         "sales",
         "Read a sale with its lines",
+        true,
+    ),
+    (
+        "POST",
+        "/sales/{id}/void",
+        "sales",
+        "Void a sale (owner; reason): marked voided, its stock comes back as returned ledger rows, as a sale.void.v1 op; 409 when already voided",
         true,
     ),
     (
