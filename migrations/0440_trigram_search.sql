@@ -4,6 +4,11 @@
 -- three characters or more. Exact-match columns (product and spool barcodes, NFC tags, EAN)
 -- keep their btree indexes.
 --
+-- Row-level security: for the app role PostgreSQL evaluates the shop policy first and uses
+-- no index for a condition whose function is not LEAKPROOF; `texticlike` (ILIKE) is not,
+-- so the app role's searches filter the shop's rows and use these indexes only where a
+-- superuser has marked texticlike LEAKPROOF (README, "API"). The owner connection uses them.
+--
 -- pg_trgm ships with PostgreSQL (Debian's server package has it) and is a trusted
 -- extension since PostgreSQL 13: the migrating role needs CREATE on the database, which the
 -- embedded cluster's superuser has and a managed database's owner role normally has too.
