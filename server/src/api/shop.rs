@@ -239,6 +239,24 @@ async fn change(
         validate_fields(EntityKind::Shop, &fields).map_err(invalid)?;
     }
     let mut tx = state.tx(&auth).await?;
+    // Core checks a zone's shape only (it runs in the browser too); the reports convert
+    // times with PostgreSQL, which must know the zone.
+    if let Some(Value::String(tz)) = fields.get("time_zone") {
+        let known: bool =
+            sqlx::query_scalar(r#"select exists (select from pg_timezone_names where name = $1)"#)
+                .bind(tz)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(db)?;
+        if !known {
+            return Err(invalid_field(
+                "time_zone",
+                format!(
+                    "`{tz}` is not a time zone name; pick one like Europe/Berlin or America/New_York"
+                ),
+            ));
+        }
+    }
     crate::sync::push::lock_shop(&mut tx, auth.shop_id).await?;
     if let Some(given) = business {
         let input = match given {
