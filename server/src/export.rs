@@ -481,7 +481,10 @@ impl Job {
             &text,
             Some(memberships.len() as u64),
         )?;
-        // Sessions are only visible to the owner connection; no token hashes.
+        // Sessions are only visible to the owner connection, for this user (forced
+        // row-level security); no token hashes.
+        let mut owner_tx =
+            self.block(crate::tenancy::begin_for_user(&self.state.owner, user_id))?;
         let sessions: Vec<Value> = self.block(
             sqlx::query_scalar(
                 r#"select jsonb_build_object('id', id, 'family_id', family_id, 'shop_id', shop_id,
@@ -490,8 +493,9 @@ impl Job {
                    from refresh_token where user_id = $1 order by created_at"#,
             )
             .bind(user_id)
-            .fetch_all(&self.state.owner),
+            .fetch_all(&mut *owner_tx),
         )?;
+        self.block(owner_tx.commit())?;
         let text =
             serde_json::to_vec_pretty(&sessions).map_err(|e| ExportError::Other(e.to_string()))?;
         archive.whole("account/sessions.json", &text, Some(sessions.len() as u64))

@@ -48,6 +48,31 @@ pub async fn set_tenant(
     Ok(())
 }
 
+/// Names the secret hash the transaction `tx` looks a row up by (`app.lookup_hash`, until it
+/// ends): the owner connection's way to find an invite, refresh token or printer token
+/// before any shop is known, where row-level security is forced (migration 0430).
+pub async fn set_lookup_hash(
+    tx: &mut Transaction<'static, Postgres>,
+    hash: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(r#"select set_config('app.lookup_hash', $1, true)"#)
+        .bind(hash)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// A transaction on the owner pool acting for `user_id` only (no shop): for the person's own
+/// rows across shops (their sessions), where row-level security is forced.
+pub async fn begin_for_user(
+    owner: &PgPool,
+    user_id: Uuid,
+) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
+    let mut tx = owner.begin().await?;
+    set_tenant(&mut tx, None, Some(user_id)).await?;
+    Ok(tx)
+}
+
 /// `begin` and the tenant settings in one simple query, so that a request transaction
 /// starts in one round trip instead of two. The values are UUIDs, written by `Uuid`'s own
 /// formatting (hex digits and dashes), so nothing from a request reaches the SQL text.

@@ -208,6 +208,64 @@ async fn sign_in_is_rate_limited_per_account(pool: PgPool) {
     server.stop().await;
 }
 
+/// Many accounts tried from one address: after `PER_ADDRESS` failures the address waits,
+/// whichever account it names next, the right password included, and on join too. The
+/// address is the connection's peer: an `X-Forwarded-For` header (which any client can
+/// send) neither spreads the count nor escapes it.
+#[sqlx::test(migrator = "printstall_server::db::MIGRATOR")]
+async fn sign_in_is_rate_limited_per_address(pool: PgPool) {
+    let server = start_api(pool).await;
+    let base = server.url.clone();
+    let owner = Api::register(&base, "real@example.com").await;
+    let (_, invite) = owner.post("/auth/invites", json!({})).await;
+    let client = reqwest::Client::new();
+    let sign_in = |email: String, password: &'static str, forwarded: Option<String>| {
+        let mut req = client
+            .post(format!("{base}/api/v1/auth/sign-in"))
+            .json(&json!({"email": email, "password": password}));
+        if let Some(f) = forwarded {
+            req = req.header("x-forwarded-for", f);
+        }
+        async move { req.send().await.unwrap() }
+    };
+    let limit = printstall_server::auth::rate_limit::PER_ADDRESS;
+    assert!(limit > printstall_server::auth::rate_limit::PER_ACCOUNT);
+    for i in 0..limit {
+        // A different account each time (a password spray): no account reaches its own
+        // limit, and half claim another address.
+        let forwarded = (i % 2 == 0).then(|| format!("203.0.113.{}", i % 250));
+        let r = sign_in(format!("sprayed-{i}@example.com"), "Winter2026!", forwarded).await;
+        assert_eq!(r.status(), 401, "attempt {i}");
+    }
+    for (email, password, forwarded) in [
+        ("real@example.com", "correct horse battery", None),
+        (
+            "real@example.com",
+            "correct horse battery",
+            Some("198.51.100.7".to_owned()),
+        ),
+        ("never-tried@example.com", "Winter2026!", None),
+    ] {
+        let r = sign_in(email.to_owned(), password, forwarded.clone()).await;
+        assert_eq!(r.status(), 429, "{email} {forwarded:?}");
+        assert!(r.headers().get("retry-after").is_some());
+        let body: Value = r.json().await.unwrap();
+        assert_eq!(body["error"]["code"], "rate_limited", "{body}");
+    }
+    let r = post_raw(
+        &base,
+        "/auth/join",
+        json!({"code": invite["code"], "email": "helper@example.com", "password": "helper password", "display_name": "Helper"}),
+        None,
+    )
+    .await;
+    assert_eq!(r.status(), 429);
+    // The account itself was never locked: its own count is untouched, and it is still
+    // signed in where it already was.
+    assert_eq!(owner.get("/shop").await.0, 200);
+    server.stop().await;
+}
+
 #[sqlx::test(migrator = "printstall_server::db::MIGRATOR")]
 async fn change_password_invite_and_join_as_seller(pool: PgPool) {
     let server = start_api(pool).await;

@@ -109,6 +109,7 @@ async fn every_route_with_another_shops_token(pool: PgPool) {
         &sliced_file,
         &upload,
         &token,
+        &a.user_id,
     ];
     let id_of: BTreeMap<&str, &String> = [
         ("products", &prd),
@@ -147,6 +148,10 @@ async fn every_route_with_another_shops_token(pool: PgPool) {
             (Some(json!({"enabled": false, "low_filament_cg": 1000})), 200),
         ),
         (("GET", "/shop/members"), (None, 200)),
+        // B's owner changes only B's own settings and members: A's member is not found.
+        (("PATCH", "/shop"), (Some(json!({"name": "B's stall", "tax_rate_bp": 700})), 200)),
+        (("PATCH", "/shop/members/{user_id}"), (Some(json!({"role": "seller"})), 404)),
+        (("DELETE", "/shop/members/{user_id}"), (None, 404)),
         (("GET", "/products"), (None, 200)),
         (
             ("POST", "/products"),
@@ -167,6 +172,7 @@ async fn every_route_with_another_shops_token(pool: PgPool) {
             (Some(json!({"lines": [{"product_id": prd, "quantity": 1, "unit_price": 1}], "payment_method": "cash"})), 404),
         ),
         (("GET", "/sales/{id}"), (None, 404)),
+        (("POST", "/sales/{id}/void"), (Some(json!({"reason": "stolen"})), 404)),
         (("GET", "/filaments"), (None, 200)),
         // A filament names no other row: B may create its own (checked for leaks below).
         (
@@ -304,7 +310,8 @@ async fn every_route_with_another_shops_token(pool: PgPool) {
         } else {
             path.to_owned()
         }
-        .replace("{file_id}", &sliced_file);
+        .replace("{file_id}", &sliced_file)
+        .replace("{user_id}", &a.user_id);
         let (status, out) = b
             .call(method.parse().unwrap(), &concrete, body.clone())
             .await;
@@ -336,6 +343,9 @@ async fn every_route_with_another_shops_token(pool: PgPool) {
         format!("/printer-history?printer_id={prn}"),
         format!("/spools?q=SP-{fil}-1000"),
         "/products?q=REX".to_owned(),
+        format!("/sales?event_id={evt}"),
+        "/sales?payment_method=cash".to_owned(),
+        "/print-jobs?status=all&q=MK4S".to_owned(),
     ] {
         let (status, out) = b.get(&path).await;
         assert_eq!((status, &out["items"]), (200, &json!([])), "{path}");
@@ -419,6 +429,13 @@ async fn every_route_with_another_shops_token(pool: PgPool) {
     }
 
     // Shop A is untouched.
+    let (_, shop) = a.get("/shop").await;
+    assert_eq!(
+        (shop["name"].as_str(), shop["tax_rate_bp"].as_i64()),
+        (Some("Test stall"), Some(1900))
+    );
+    let (_, members) = a.get("/shop/members").await;
+    assert_eq!(members["members"][0]["role"], "owner", "{members}");
     let (_, s) = a.get(&format!("/spools/{sp}")).await;
     assert_eq!(
         (s["left_cg"].as_i64(), s["location"].is_null()),
@@ -494,9 +511,11 @@ async fn every_route_refuses_malformed_requests(pool: PgPool) {
         if exempt(&full) || has_own_error_codes(&full) {
             continue;
         }
+        // A member's `{user_id}` is checked like any `{id}`.
         let path = full
             .trim_start_matches("/api/v1")
-            .replace("{file_id}", &uuid::Uuid::now_v7().to_string());
+            .replace("{file_id}", &uuid::Uuid::now_v7().to_string())
+            .replace("{user_id}", "{id}");
         let path = path.as_str();
         let unknown = path.replace("{id}", &uuid::Uuid::now_v7().to_string());
         let has_body = matches!(method.as_str(), "POST" | "PATCH" | "PUT");
@@ -553,6 +572,88 @@ async fn every_route_refuses_malformed_requests(pool: PgPool) {
                 assert_eq!(status, code, "{method} {path}?{query}: {err}");
             }
         }
+    }
+    server.stop().await;
+}
+
+/// Creating a row with an id that is already taken answers the same 409 body whether the id
+/// is the caller's shop's or another shop's: an id never tells one shop that another shop
+/// has a row.
+#[sqlx::test(migrator = "printstall_server::db::MIGRATOR")]
+async fn a_taken_id_answers_the_same_whoever_took_it(pool: PgPool) {
+    let server = start_api(pool).await;
+    let a = Api::register(&server.url, "a@example.com").await;
+    let b = Api::register(&server.url, "b@example.com").await;
+    struct Own {
+        fil: String,
+        mdl: String,
+        var: String,
+        prd: String,
+    }
+    let mut own = Vec::new();
+    for api in [&a, &b] {
+        let fil = filament(api, "Galaxy Black").await;
+        let mdl = model(api, "Flexi Rex").await;
+        let var = variant(api, &mdl, &fil).await;
+        let prd = product(api, "REX", Some(&var)).await;
+        own.push(Own { fil, mdl, var, prd });
+    }
+    let mut n = 0;
+    let mut body = |path: &str, id: &str, o: &Own| -> Value {
+        n += 1;
+        match path {
+            "/products" => {
+                json!({"id": id, "sku": format!("DUP-{n}"), "name": "Dup", "price": 1})
+            }
+            "/filaments" => {
+                json!({"id": id, "brand": "B", "material": "pla", "colour": {"name": "Red", "hex": "#ff0000"}, "diameter": "1.75", "density_mg_cm3": 1240, "net_weight_cg": 100000})
+            }
+            "/spools" => json!({"id": id, "filament_id": o.fil, "initial_net_cg": 100}),
+            "/models" => {
+                json!({"id": id, "name": "M", "source_site": "own", "licence": {"name": "own", "allows_selling": true}})
+            }
+            "/variants" => {
+                json!({"id": id, "model_id": o.mdl, "name": format!("V{n}"), "parts_per_plate": 1})
+            }
+            "/printers" => json!({"id": id, "name": format!("P{n}")}),
+            "/events" => {
+                json!({"id": id, "name": "E", "starts_on": "2026-12-01", "ends_on": "2026-12-01"})
+            }
+            "/print-jobs" => json!({"id": id, "variant_id": o.var, "units": 1}),
+            "/sales" => {
+                json!({"id": id, "lines": [{"product_id": o.prd, "quantity": 1, "unit_price": 1}], "payment_method": "cash"})
+            }
+            other => panic!("{other}"),
+        }
+    };
+    for path in [
+        "/products",
+        "/filaments",
+        "/spools",
+        "/models",
+        "/variants",
+        "/printers",
+        "/events",
+        "/print-jobs",
+        "/sales",
+    ] {
+        let id = uuid::Uuid::now_v7().to_string();
+        let first = body(path, &id, &own[0]);
+        let (status, made) = a.post(path, first).await;
+        assert_eq!(status, 201, "{path}: {made}");
+        assert_eq!(made["id"], json!(id), "{path}");
+        let again = body(path, &id, &own[0]);
+        let (own_status, own_err) = a.post(path, again).await;
+        let foreign = body(path, &id, &own[1]);
+        let (other_status, other_err) = b.post(path, foreign).await;
+        assert_eq!(own_status, 409, "{path} in the same shop: {own_err}");
+        assert_eq!(
+            (other_status, &other_err),
+            (own_status, &own_err),
+            "{path}: another shop's id answers differently"
+        ); // Nothing was made for B, and A's row is A's still.
+        assert_eq!(b.get(&format!("{path}/{id}")).await.0, 404, "{path}");
+        assert_eq!(a.get(&format!("{path}/{id}")).await.0, 200, "{path}");
     }
     server.stop().await;
 }

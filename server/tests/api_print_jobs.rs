@@ -609,3 +609,66 @@ async fn two_jobs_finishing_on_the_same_spool_at_once(pool: PgPool) {
     assert_eq!((left, used, over), (0, 100000, 60000 - 49970));
     server.stop().await;
 }
+
+/// `GET /print-jobs?q=` finds jobs by their variant's name, their variant's model's name
+/// and their printer's name (case-insensitive, anywhere in the name); `%` and `_` are
+/// literal; another shop's names find nothing; too long a `q` is 422.
+#[sqlx::test(migrator = "printstall_server::db::MIGRATOR")]
+async fn list_searches_variant_model_and_printer_names(pool: PgPool) {
+    let server = start_api(pool).await;
+    let s = shop(&server.url).await;
+    let api = &s.owner;
+    let f = filament(api, "Signal White").await;
+    let dragon = model(api, "Crystal Dragon").await;
+    let (status, v) = api
+        .post(
+            "/variants",
+            json!({"model_id": dragon, "name": "Mini_50%", "parts_per_plate": 2,
+                   "filament_needs": [{"filament_id": f, "per_unit_cg": 500}]}),
+        )
+        .await;
+    assert_eq!(status, 201, "{v}");
+    let mini = v["id"].as_str().unwrap().to_owned();
+    let xl = printer(api, "XL Toolchanger").await;
+    // Rex (variant "Large" of "Flexi Rex") on the MK4S, the dragon on the XL, and a Rex
+    // with no printer.
+    let rex_mk4 = job(api, &s.variant, json!({"printer_id": s.printer})).await;
+    let dragon_xl = job(api, &mini, json!({"printer_id": xl})).await;
+    let rex_none = job(api, &s.variant, json!({})).await;
+    let id = |j: &Value| j["id"].as_str().unwrap().to_owned();
+    for (q, expected) in [
+        ("rex", vec![id(&rex_mk4), id(&rex_none)]),
+        ("CRYSTAL", vec![id(&dragon_xl)]),
+        ("larg", vec![id(&rex_mk4), id(&rex_none)]),
+        ("mk4s", vec![id(&rex_mk4)]),
+        ("toolchanger", vec![id(&dragon_xl)]),
+        ("50%25", vec![id(&dragon_xl)]),
+        ("i_5", vec![id(&dragon_xl)]),
+        ("Min%5F", vec![]),
+        ("l%25", vec![]),
+        ("%25", vec![id(&dragon_xl)]),
+        ("nothing+like+it", vec![]),
+    ] {
+        let (status, page) = api.get(&format!("/print-jobs?status=all&q={q}")).await;
+        assert_eq!(status, 200, "{q}: {page}");
+        let mut got = ids(&page);
+        got.sort();
+        let mut want = expected.clone();
+        want.sort();
+        assert_eq!(got, want, "q={q}");
+    }
+    // Combined with the other filters.
+    let (_, page) = api
+        .get(&format!("/print-jobs?q=rex&printer_id={}", s.printer))
+        .await;
+    assert_eq!(ids(&page), vec![id(&rex_mk4)]);
+    // A seller may search too; another shop finds nothing of this one.
+    let (status, page) = s.seller.get("/print-jobs?q=dragon").await;
+    assert_eq!((status, ids(&page)), (200, vec![id(&dragon_xl)]));
+    let other = Api::register(&server.url, "other@example.com").await;
+    let (status, page) = other.get("/print-jobs?status=all&q=rex").await;
+    assert_eq!((status, page["items"].clone()), (200, json!([])));
+    let (status, err) = api.get(&format!("/print-jobs?q={}", "x".repeat(257))).await;
+    assert_eq!((status, err["error"]["field"].as_str()), (422, Some("q")));
+    server.stop().await;
+}

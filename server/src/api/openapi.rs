@@ -99,6 +99,13 @@ pub const OPERATIONS: &[(&str, &str, &str, &str, bool)] = &[
     ),
     ("GET", "/shop", "shop", "The signed-in member's shop", true),
     (
+        "PATCH",
+        "/shop",
+        "shop",
+        "Change the shop's settings (owner; JSON merge patch of name, currency, time_zone, tax_rate_bp, prices_include_tax, machine_cost_per_hour, business): an entity.set.v1 op devices pull; business details sealed",
+        true,
+    ),
+    (
         "PUT",
         "/shop/business",
         "shop",
@@ -162,6 +169,20 @@ pub const OPERATIONS: &[(&str, &str, &str, &str, bool)] = &[
         true,
     ),
     (
+        "PATCH",
+        "/shop/members/{user_id}",
+        "shop",
+        "Change a member's role (owner; the only owner cannot become a seller: 409; a demoted member's sessions of the shop end)",
+        true,
+    ),
+    (
+        "DELETE",
+        "/shop/members/{user_id}",
+        "shop",
+        "Remove a member from the shop (owner; never the only owner: 409); their sessions of the shop end at once",
+        true,
+    ),
+    (
         "GET",
         "/products",
         "products",
@@ -217,7 +238,13 @@ pub const OPERATIONS: &[(&str, &str, &str, &str, bool)] = &[
         "The product's stock ledger",
         true,
     ),
-    ("GET", "/sales", "sales", "List sales", true),
+    (
+        "GET",
+        "/sales",
+        "sales",
+        "List sales (event_id; from, to on taken_at, RFC 3339, to exclusive; payment_method)",
+        true,
+    ),
     (
         "POST",
         "/sales",
@@ -230,6 +257,13 @@ pub const OPERATIONS: &[(&str, &str, &str, &str, bool)] = &[
         "/sales/{id}",
         "sales",
         "Read a sale with its lines",
+        true,
+    ),
+    (
+        "POST",
+        "/sales/{id}/void",
+        "sales",
+        "Void a sale (owner; reason): marked voided, its stock comes back as returned ledger rows, as a sale.void.v1 op; 409 when already voided",
         true,
     ),
     (
@@ -513,7 +547,7 @@ pub const OPERATIONS: &[(&str, &str, &str, &str, bool)] = &[
         "GET",
         "/print-jobs",
         "print jobs",
-        "List print jobs in queue order (status, printer_id, event_id)",
+        "List print jobs in queue order (status, printer_id, event_id; q: variant, model or printer name)",
         true,
     ),
     (
@@ -761,7 +795,7 @@ pub fn build() -> OpenApi {
                 ResponseBuilder::new().description("done; no body").build(),
             );
         }
-        for name in ["id", "file_id", "kind"] {
+        for name in ["id", "file_id", "kind", "user_id"] {
             if !path.contains(&format!("{{{name}}}")) {
                 continue;
             }

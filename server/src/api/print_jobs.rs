@@ -214,11 +214,13 @@ pub async fn running_on_printers(tx: &mut Tx) -> ApiResult<Vec<PrintJob>> {
 }
 
 /// `?status=` (`open`: queued, printing or paused, the default; `all`; or one status),
-/// `printer_id`, `event_id`, with the common cursor and limit.
+/// `printer_id`, `event_id`, `q` (the variant's or its model's name, the printer's name),
+/// with the common cursor and limit.
 #[derive(Debug, Deserialize, Default)]
 pub struct JobQuery {
     pub cursor: Option<String>,
     pub limit: Option<i64>,
+    pub q: Option<String>,
     pub status: Option<String>,
     pub printer_id: Option<Uuid>,
     pub event_id: Option<Uuid>,
@@ -234,9 +236,11 @@ async fn list(
     let q = ListQuery {
         cursor: jq.cursor,
         limit: jq.limit,
+        q: jq.q,
         ..Default::default()
     };
     let limit = q.limit()?;
+    let pattern = q.pattern()?;
     let (open, all, status) = match jq.status.as_deref() {
         None | Some("open") => (true, false, None),
         Some("all") => (false, true, None),
@@ -259,6 +263,12 @@ async fn list(
              and ($3 or $2 or status = $4)
              and ($5::uuid is null or printer_id = $5)
              and ($6::uuid is null or event_id = $6)
+             and ($8::text is null
+                  or variant_id in (select v.id from model_variant v
+                                    where v.name ilike $8
+                                       or v.model_id in (select m.id from model m
+                                                         where m.name ilike $8))
+                  or printer_id in (select p.id from printer p where p.name ilike $8))
            order by priority desc, position, id
            limit $7"#
     ))
@@ -269,6 +279,7 @@ async fn list(
     .bind(jq.printer_id)
     .bind(jq.event_id)
     .bind(limit + 1)
+    .bind(pattern)
     .fetch_all(&mut *tx)
     .await
     .map_err(db)?;

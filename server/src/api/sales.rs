@@ -1,21 +1,26 @@
 //! Sales: record one (lines, totals by core's rule, stock goes down in the same
-//! transaction), list and read them.
+//! transaction), list (by event, time taken, payment method) and read them, and void one
+//! (owner; its stock comes back as `returned` ledger rows). Recording and voiding are ops of
+//! the member's server-side device, applied by the sync code, so devices pull them.
 
 use axum::extract::State;
 use axum::http::{Method, StatusCode};
 use axum::routing::get;
 use printstall_core::domain::member::Action;
 use printstall_core::domain::sale::{Discount, NewSale, PaymentMethod, SaleLine, SaleTotals};
+use printstall_core::domain::validation::{self as v, max_len};
 use printstall_core::domain::{MarketEventId, ProductId, SaleId};
 use printstall_core::money::Minor;
 use printstall_core::sync::OpBody;
+use printstall_core::sync::op::SaleVoid;
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::common::{
-    ApiJson, ApiPath, ApiQuery, ApiResult, ListQuery, Page, Tx, db, invalid, new_id, require,
+    ApiJson, ApiPath, ApiQuery, ApiResult, ListQuery, Page, Tx, db, invalid, invalid_field, new_id,
+    require,
 };
 use super::products::{apply_op, ensure_exists};
 use super::{ApiState, Routes};
@@ -29,6 +34,11 @@ pub fn routes(r: Routes) -> Routes {
         get(list).post(record),
     )
     .route("/sales/{id}", &[Method::GET], get(read))
+    .route(
+        "/sales/{id}/void",
+        &[Method::POST],
+        axum::routing::post(void),
+    )
 }
 
 #[derive(Debug, Deserialize)]
@@ -106,16 +116,7 @@ async fn record(
     sale.totals().map_err(invalid)?;
     // Refusals the REST API has always answered, before the op: a sale id in use is 409,
     // an unknown (or another shop's) product or event 404.
-    let taken: Option<i32> = sqlx::query_scalar(r#"select 1 from sale where id = $1"#)
-        .bind(sale.sale_id.0)
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(db)?;
-    if taken.is_some() {
-        return Err(ApiError::Conflict(
-            "a record with this id already exists".into(),
-        ));
-    }
+    id_free(&mut tx, auth.shop_id, sale.sale_id.0).await?;
     let products: std::collections::BTreeSet<Uuid> =
         sale.lines.iter().map(|l| l.product_id.0).collect();
     for product in &products {
@@ -131,6 +132,28 @@ async fn record(
     let out = fetch(&mut tx, sale.sale_id.0).await?;
     tx.commit().await.map_err(db)?;
     Ok((StatusCode::CREATED, ApiJson(out)))
+}
+
+/// 409 when a sale with `id` exists, in this shop or in another: the id's primary key is
+/// tried with a placeholder row in a savepoint (unique keys see every shop's rows; row-level
+/// security would hide another shop's from a lookup). Both answers are the same, so an id
+/// never tells a shop that another shop has that sale.
+async fn id_free(tx: &mut Tx, shop_id: Uuid, id: Uuid) -> ApiResult<()> {
+    let mut probe = sqlx::Connection::begin(&mut **tx).await.map_err(db)?;
+    let tried = sqlx::query(
+        r#"insert into sale (id, shop_id, subtotal, discount, total, tax, payment_method,
+                             tax_rate_bp, prices_include_tax, taken_at)
+           values ($1, $2, 0, 0, 0, 0, 'cash', 0, true, now())"#,
+    )
+    .bind(id)
+    .bind(shop_id)
+    .execute(&mut *probe)
+    .await;
+    probe.rollback().await.map_err(db)?;
+    match tried {
+        Ok(_) => Ok(()),
+        Err(e) => Err(db(e)),
+    }
 }
 
 async fn fetch(tx: &mut Tx, id: Uuid) -> ApiResult<SaleOut> {
@@ -209,27 +232,124 @@ async fn read(
     Ok(ApiJson(out))
 }
 
+/// `GET /sales` filters, with the common cursor and limit.
+#[derive(Debug, Deserialize, Default)]
+pub struct SalesQuery {
+    pub cursor: Option<String>,
+    pub limit: Option<i64>,
+    /// Sales taken for this market event.
+    pub event_id: Option<Uuid>,
+    /// Taken at or after this instant (RFC 3339).
+    pub from: Option<String>,
+    /// Taken before this instant (RFC 3339).
+    pub to: Option<String>,
+    /// `cash`, `card` or `other`.
+    pub payment_method: Option<String>,
+}
+
+fn instant(field: &str, v: Option<&str>) -> ApiResult<Option<OffsetDateTime>> {
+    v.map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).map_err(|_| {
+                invalid_field(field, "is not an RFC 3339 time, e.g. 2026-12-05T09:00:00Z")
+            })
+        })
+        .transpose()
+}
+
 /// `GET /sales`: newest id last, by cursor; lines are left out (read one sale for them).
+/// `?event_id=` (the sales taken for that event by id), `?from=&to=` (on `taken_at`: from
+/// inclusive, to exclusive, RFC 3339), `?payment_method=cash|card|other`.
 async fn list(
     State(state): State<ApiState>,
     auth: AuthUser,
-    ApiQuery(q): ApiQuery<ListQuery>,
+    ApiQuery(sq): ApiQuery<SalesQuery>,
 ) -> ApiResult<ApiJson<Page<SaleOut>>> {
     require(&auth, Action::LookUp)?;
+    let q = ListQuery {
+        cursor: sq.cursor,
+        limit: sq.limit,
+        ..Default::default()
+    };
     let limit = q.limit()?;
+    let from = instant("from", sq.from.as_deref())?;
+    let to = instant("to", sq.to.as_deref())?;
+    if let (Some(f), Some(t)) = (from, to)
+        && t < f
+    {
+        return Err(invalid_field("to", "is before from"));
+    }
+    let method = match sq.payment_method.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(m @ ("cash" | "card" | "other")) => Some(m.to_owned()),
+        Some(_) => {
+            return Err(invalid_field(
+                "payment_method",
+                "is not a payment method; use cash, card or other",
+            ));
+        }
+    };
     let mut tx = state.tx(&auth).await?;
     let rows = sqlx::query(
         r#"select id, event_id, discount_type, discount_value, subtotal, discount, total, tax,
                   payment_method, tax_rate_bp, prices_include_tax, taken_at, taken_by,
                   device_id, voided
-           from sale where ($1::uuid is null or id > $1) order by id limit $2"#,
+           from sale
+           where ($1::uuid is null or id > $1)
+             and ($3::uuid is null or event_id = $3)
+             and ($4::timestamptz is null or taken_at >= $4)
+             and ($5::timestamptz is null or taken_at < $5)
+             and ($6::text is null or payment_method = $6)
+           order by id limit $2"#,
     )
     .bind(q.after()?)
     .bind(limit + 1)
+    .bind(sq.event_id)
+    .bind(from)
+    .bind(to)
+    .bind(method)
     .fetch_all(&mut *tx)
     .await
     .map_err(db)?;
     tx.commit().await.map_err(db)?;
     let items = rows.iter().map(|r| sale_from_row(r, Vec::new())).collect();
     Ok(ApiJson(Page::from_rows(items, limit, |s| s.id)))
+}
+
+/// `POST /sales/{id}/void`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VoidIn {
+    /// Why (kept in the books).
+    pub reason: String,
+}
+
+/// `POST /sales/{id}/void` (owner): the sale never happened: it stays, marked `voided`, and
+/// each product's stock comes back as a `returned` ledger row, by core's rule, as a
+/// `sale.void.v1` op (devices pull it). A sale already voided is 409 and changes nothing.
+async fn void(
+    State(state): State<ApiState>,
+    auth: AuthUser,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiJson(input): ApiJson<VoidIn>,
+) -> ApiResult<ApiJson<SaleOut>> {
+    require(&auth, Action::VoidSale)?;
+    let reason = input.reason.trim().to_owned();
+    v::required_text("reason", &reason, max_len::NAME * 4).map_err(invalid)?;
+    let mut tx = state.tx(&auth).await?;
+    // The shop's version lock first: a concurrent void of the same sale waits, then sees it.
+    crate::sync::push::lock_shop(&mut tx, auth.shop_id).await?;
+    let before = fetch(&mut tx, id).await?;
+    if before.voided {
+        return Err(ApiError::Conflict("this sale is already voided".into()));
+    }
+    let body = OpBody::SaleVoid(SaleVoid {
+        sale_id: SaleId(id),
+        reason,
+    });
+    apply_op(&mut tx, &auth, body, true).await?;
+    let out = fetch(&mut tx, id).await?;
+    tx.commit().await.map_err(db)?;
+    Ok(ApiJson(out))
 }

@@ -121,7 +121,7 @@ async fn session_still_open(
     tracing::Span::current().record("user_id", tracing::field::display(claims.sub));
     crate::telemetry::set_user(claims.sub);
     if let Some(sid) = claims.sid
-        && sessions::is_revoked(&state.owner, sid).await?
+        && sessions::is_revoked(&state.owner, claims.sub, sid).await?
     {
         return Err(ApiError::Unauthorized);
     }
@@ -477,6 +477,7 @@ async fn refresh(
     };
     let hash = tokens::sha256_hex(&presented);
     let mut tx = state.owner.begin().await.map_err(db)?;
+    tenancy::set_lookup_hash(&mut tx, &hash).await.map_err(db)?;
     let row = sqlx::query(
         r#"select id, family_id, user_id, shop_id, device_label, expires_at < now() as expired,
                   rotated_at is not null as rotated, revoked_at is not null as revoked
@@ -490,6 +491,12 @@ async fn refresh(
         return Err(ApiError::Unauthorized.into());
     };
     let family: Uuid = row.get("family_id");
+    let user_id: Uuid = row.get("user_id");
+    let shop_id: Uuid = row.get("shop_id");
+    // The family's other rows are the user's: name them for row-level security.
+    tenancy::set_tenant(&mut tx, Some(shop_id), Some(user_id))
+        .await
+        .map_err(db)?;
     if row.get::<bool, _>("rotated") {
         // A rotated token came back: someone else may hold the family. Revoke it all.
         sqlx::query(
@@ -507,15 +514,10 @@ async fn refresh(
         return Err(ApiError::Unauthorized.into());
     }
     let id: Uuid = row.get("id");
-    let user_id: Uuid = row.get("user_id");
-    let shop_id: Uuid = row.get("shop_id");
     let device: Option<String> = row.get("device_label");
     sqlx::query(r#"update refresh_token set rotated_at = now() where id = $1"#)
         .bind(id)
         .execute(&mut *tx)
-        .await
-        .map_err(db)?;
-    tenancy::set_tenant(&mut tx, Some(shop_id), Some(user_id))
         .await
         .map_err(db)?;
     let Some((_, role)) = membership_of(&mut tx, user_id, Some(shop_id)).await? else {
@@ -553,15 +555,31 @@ async fn sign_out(
 ) -> Result<Response, AuthFail> {
     csrf::same_origin(&headers)?;
     if let Some(presented) = jar.get(REFRESH_COOKIE).map(|c| c.value().to_owned()) {
-        sqlx::query(
-            r#"update refresh_token set revoked_at = now()
-               where family_id = (select family_id from refresh_token where token_hash = $1)
-                 and revoked_at is null"#,
+        let mut tx = state.owner.begin().await.map_err(db)?;
+        tenancy::set_lookup_hash(&mut tx, &tokens::sha256_hex(&presented))
+            .await
+            .map_err(db)?;
+        let found: Option<(Uuid, Uuid)> = sqlx::query_as(
+            r#"select family_id, user_id from refresh_token where token_hash = app_lookup_hash()"#,
         )
-        .bind(tokens::sha256_hex(&presented))
-        .execute(&state.owner)
+        .fetch_optional(&mut *tx)
         .await
         .map_err(db)?;
+        if let Some((family, user_id)) = found {
+            tenancy::set_tenant(&mut tx, None, Some(user_id))
+                .await
+                .map_err(db)?;
+            sqlx::query(
+                r#"update refresh_token set revoked_at = now()
+                   where family_id = $1 and user_id = $2 and revoked_at is null"#,
+            )
+            .bind(family)
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        }
+        tx.commit().await.map_err(db)?;
     }
     Ok((StatusCode::NO_CONTENT, jar.add(removal_cookie())).into_response())
 }
@@ -610,6 +628,9 @@ async fn change_password(
     tx.commit().await.map_err(db)?;
     // Refresh tokens are not visible to the app role: the owner connection revokes them.
     let mut owner_tx = state.owner.begin().await.map_err(db)?;
+    tenancy::set_tenant(&mut owner_tx, Some(auth.shop_id), Some(auth.user_id))
+        .await
+        .map_err(db)?;
     sqlx::query(
         r#"update refresh_token set revoked_at = now() where user_id = $1 and revoked_at is null"#,
     )
@@ -806,13 +827,17 @@ async fn join(
             )
         }
     };
+    let code_hash = tokens::invite_code_hash(&input.code);
     let mut tx = state.owner.begin().await.map_err(db)?;
+    tenancy::set_lookup_hash(&mut tx, &code_hash)
+        .await
+        .map_err(db)?;
     let invite = sqlx::query(
         r#"select id, shop_id, role from invite
            where code_hash = $1 and used_at is null and expires_at > now()
            for update"#,
     )
-    .bind(tokens::invite_code_hash(&input.code))
+    .bind(&code_hash)
     .fetch_optional(&mut *tx)
     .await
     .map_err(db)?;

@@ -176,6 +176,10 @@ async fn reset(
     .execute(&mut *tx)
     .await
     .map_err(db)?;
+    // Forced row-level security on refresh_token: name the user whose sessions end.
+    crate::tenancy::set_tenant(&mut tx, None, Some(user_id))
+        .await
+        .map_err(db)?;
     sqlx::query(
         r#"update refresh_token set revoked_at = now() where user_id = $1 and revoked_at is null"#,
     )

@@ -14,18 +14,19 @@ use super::AuthUser;
 use crate::api::ApiState;
 use crate::api::common::{ApiJson, ApiPath, ApiResult, db};
 use crate::error::ApiError;
+use crate::tenancy;
 
 /// Whether the session `sid` was ended (signed out, ended from another device, its refresh
 /// token reused, or the password changed on another device): none of its refresh tokens
-/// is still unrevoked.
-pub async fn is_revoked(owner: &PgPool, sid: Uuid) -> Result<bool, ApiError> {
-    sqlx::query_scalar(
-        r#"select not exists (select from refresh_token where family_id = $1 and revoked_at is null)"#,
-    )
-    .bind(sid)
-    .fetch_one(owner)
-    .await
-    .map_err(db)
+/// is still unrevoked. One round trip: `session_open` (migration 0430) names the user for
+/// its query, as forced row-level security on `refresh_token` asks.
+pub async fn is_revoked(owner: &PgPool, user: Uuid, sid: Uuid) -> Result<bool, ApiError> {
+    sqlx::query_scalar(r#"select not session_open($1, $2)"#)
+        .bind(user)
+        .bind(sid)
+        .fetch_one(owner)
+        .await
+        .map_err(db)
 }
 
 /// A short name for the device a session starts on: its User-Agent, at most 200 characters.
@@ -66,6 +67,9 @@ pub async fn list(
 ) -> ApiResult<ApiJson<SessionList>> {
     // Refresh tokens are invisible to the app role: the owner connection reads them, for
     // this user only.
+    let mut tx = tenancy::begin_for_user(&state.owner, auth.user_id)
+        .await
+        .map_err(db)?;
     let rows = sqlx::query(
         r#"select family_id, min(created_at) as created_at, max(created_at) as last_used_at,
                   max(expires_at) as expires_at, (array_agg(shop_id))[1] as shop_id,
@@ -78,9 +82,10 @@ pub async fn list(
            limit 200"#,
     )
     .bind(auth.user_id)
-    .fetch_all(&state.owner)
+    .fetch_all(&mut *tx)
     .await
     .map_err(db)?;
+    tx.commit().await.map_err(db)?;
     let items = rows
         .into_iter()
         .map(|r| {
@@ -106,16 +111,20 @@ pub async fn revoke(
     auth: AuthUser,
     ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<Response> {
+    let mut tx = tenancy::begin_for_user(&state.owner, auth.user_id)
+        .await
+        .map_err(db)?;
     let ended = sqlx::query(
         r#"update refresh_token set revoked_at = now()
            where family_id = $1 and user_id = $2 and revoked_at is null"#,
     )
     .bind(id)
     .bind(auth.user_id)
-    .execute(&state.owner)
+    .execute(&mut *tx)
     .await
     .map_err(db)?
     .rows_affected();
+    tx.commit().await.map_err(db)?;
     if ended == 0 {
         return Err(ApiError::NotFound("session".into()));
     }

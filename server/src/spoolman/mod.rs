@@ -254,16 +254,20 @@ impl FromRequestParts<SpoolmanState> for Printer {
             .filter(|t| t.len() <= 256)
             .ok_or_else(unauthorized)?;
         let hash = tokens::sha256_hex(&token);
-        // Before any shop is known: the owner connection (the table's RLS is not forced).
+        // Before any shop is known: the owner connection, naming the token's hash for the
+        // table's forced row-level security (migration 0430).
+        let mut lookup = state.api.owner.begin().await?;
+        crate::tenancy::set_lookup_hash(&mut lookup, &hash).await?;
         let row = sqlx::query(
             r#"update printer_token set last_used_at = now()
                where token_hash = $1 and revoked_at is null
                returning id, shop_id, created_by, name"#,
         )
         .bind(&hash)
-        .fetch_optional(&state.api.owner)
-        .await?
-        .ok_or_else(unauthorized)?;
+        .fetch_optional(&mut *lookup)
+        .await?;
+        lookup.commit().await?;
+        let row = row.ok_or_else(unauthorized)?;
         let user = AuthUser {
             user_id: row.get("created_by"),
             shop_id: row.get("shop_id"),

@@ -346,6 +346,8 @@ async fn stock_move(
         OpBody::StockAdjust(b) => label(&b.reason),
         OpBody::StockCount(_) => "counted".into(),
         OpBody::SaleRecord(_) => "sold".into(),
+        // A voided sale's units are back on the shelf.
+        OpBody::SaleVoid(_) => "returned".into(),
         OpBody::JobFinish(_) if d > 0 => "produced".into(),
         _ => "adjusted".into(),
     };
