@@ -142,6 +142,12 @@ async fn bad_tokens_and_bad_inputs(pool: PgPool) {
             422,
             Some("time_zone"),
         ),
+        // The right shape, but no zone PostgreSQL (and so the event reports) knows.
+        (
+            json!({"email": "a@example.com", "display_name": "A", "password": "long enough password", "shop": {"name": "S", "currency": "EUR", "time_zone": "Mars/Olympus"}}),
+            422,
+            Some("time_zone"),
+        ),
         (
             json!({"email": 5, "display_name": "A", "password": "long enough password", "shop": {"name": "S", "currency": "EUR", "time_zone": "UTC"}}),
             422,

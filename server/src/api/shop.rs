@@ -239,23 +239,8 @@ async fn change(
         validate_fields(EntityKind::Shop, &fields).map_err(invalid)?;
     }
     let mut tx = state.tx(&auth).await?;
-    // Core checks a zone's shape only (it runs in the browser too); the reports convert
-    // times with PostgreSQL, which must know the zone.
     if let Some(Value::String(tz)) = fields.get("time_zone") {
-        let known: bool =
-            sqlx::query_scalar(r#"select exists (select from pg_timezone_names where name = $1)"#)
-                .bind(tz)
-                .fetch_one(&mut *tx)
-                .await
-                .map_err(db)?;
-        if !known {
-            return Err(invalid_field(
-                "time_zone",
-                format!(
-                    "`{tz}` is not a time zone name; pick one like Europe/Berlin or America/New_York"
-                ),
-            ));
-        }
+        ensure_known_time_zone(&mut tx, "time_zone", tz).await?;
     }
     crate::sync::push::lock_shop(&mut tx, auth.shop_id).await?;
     if let Some(given) = business {
@@ -509,4 +494,25 @@ async fn remove_member(
     tx.commit().await.map_err(db)?;
     tracing::info!(member = %user_id, "member removed from the shop");
     Ok(axum::http::StatusCode::NO_CONTENT)
+}
+
+/// 422 unless PostgreSQL knows the time zone `tz`. Core checks a zone's shape only (it runs
+/// in the browser too); the reports convert times with PostgreSQL, which must know the zone.
+pub async fn ensure_known_time_zone(tx: &mut Tx, field: &str, tz: &str) -> ApiResult<()> {
+    let known: bool =
+        sqlx::query_scalar(r#"select exists (select from pg_timezone_names where name = $1)"#)
+            .bind(tz)
+            .fetch_one(&mut **tx)
+            .await
+            .map_err(db)?;
+    if known {
+        Ok(())
+    } else {
+        Err(invalid_field(
+            field,
+            format!(
+                "`{tz}` is not a time zone name; pick one like Europe/Berlin or America/New_York"
+            ),
+        ))
+    }
 }

@@ -308,6 +308,7 @@ async fn register(
     .await
     .map_err(db)?;
     let s = &input.shop;
+    crate::api::shop::ensure_known_time_zone(&mut tx, "time_zone", &s.time_zone).await?;
     sqlx::query(
         r#"insert into shop (id, name, currency, time_zone, tax_rate_bp, prices_include_tax)
            values ($1, $2, $3, $4, $5, $6)"#,
