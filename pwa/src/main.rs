@@ -10,6 +10,7 @@ mod route;
 mod slice_blob;
 mod store;
 mod sync;
+mod time_zones;
 mod uploads;
 
 fn main() {

@@ -74,6 +74,14 @@ test("the owner changes the shop's settings, invites a helper, changes the passw
   await page.getByTestId("save-shop").click();
   await page.getByTestId("shop-message").filter({ hasText: "Tax rate: enter a percentage" }).waitFor();
   assert.equal(await page.getByTestId("pending-count").getAttribute("data-count"), "0");
+  // A zone of the right shape that no time zone database knows (the reports could not use it).
+  await page.getByTestId("set-tax").fill("19");
+  await page.getByTestId("set-tz").fill("Mars/Olympus");
+  await page.getByTestId("save-shop").click();
+  await page.getByTestId("shop-message").filter({ hasText: "Time zone: pick one from the list" }).waitFor();
+  assert.equal(await page.getByTestId("pending-count").getAttribute("data-count"), "0");
+  assert.ok(await page.locator("#time-zones option[value='Europe/Berlin']").count() === 1);
+  await page.getByTestId("set-tz").fill("Europe/Berlin");
 
   await page.getByTestId("set-name").fill("Ada's Print Stall");
   await page.getByTestId("set-tax").fill("19");

@@ -75,6 +75,8 @@ pub fn settings() -> Html {
     let pw_message = use_state(|| None::<(bool, String)>);
     let out_message = use_state(|| None::<String>);
     let members = use_state(|| None::<Result<Vec<Member>, String>>);
+    // The browser's zones, listed once, for the time zone field's suggestions.
+    let zones = use_memo((), |_| crate::time_zones::all());
 
     // The member list comes from the server (it is not part of the synced data).
     {
@@ -200,6 +202,13 @@ pub fn settings() -> Html {
                 shop_message.set(bad("Tax rate: enter a percentage like 19 or 7.5"));
                 return;
             };
+            let zone = value(tz).trim().to_owned();
+            if !crate::time_zones::is_known(&zone) {
+                shop_message.set(bad(
+                    "Time zone: pick one from the list, like Europe/Berlin or America/New_York",
+                ));
+                return;
+            }
             let machine_text = value(machine);
             let machine_cost = if machine_text.trim().is_empty() {
                 Value::Null
@@ -225,10 +234,7 @@ pub fn settings() -> Html {
             if cur.code() != shop.currency {
                 fields.insert("currency".into(), Value::String(cur.code().to_owned()));
             }
-            fields.insert(
-                "time_zone".into(),
-                Value::String(value(tz).trim().to_owned()),
-            );
+            fields.insert("time_zone".into(), Value::String(zone));
             fields.insert("tax_rate_bp".into(), json!(tax_bp));
             fields.insert("prices_include_tax".into(), Value::Bool(checked(&include)));
             fields.insert("machine_cost_per_hour".into(), machine_cost);
@@ -378,7 +384,11 @@ pub fn settings() -> Html {
                         </div>
                         <div class="field">
                             <label for="set-tz">{ "Time zone" }</label>
-                            <input id="set-tz" ref={tz} type="text" required=true placeholder="Europe/Berlin" />
+                            <input id="set-tz" ref={tz} type="text" required=true placeholder="Europe/Berlin"
+                                list="time-zones" autocomplete="off" data-testid="set-tz" />
+                            <datalist id="time-zones">
+                                { for zones.iter().map(|z| html! { <option value={z.clone()} /> }) }
+                            </datalist>
                         </div>
                     </div>
                     <div class="field-row">
