@@ -599,9 +599,9 @@ async fn a_job_finished_with_the_printers_grams_takes_them_once(pool: PgPool) {
     assert_eq!(status, 200, "{running}");
     assert_eq!(
         running,
-        json!([{"job_id": a, "printer_id": voron, "printer_name": "Voron 2.4",
+        json!({"items": [{"job_id": a, "printer_id": voron, "printer_name": "Voron 2.4",
                 "spools": [{"spool_id": sp, "used_cg": 3050}],
-                "last_at": running[0]["last_at"]}])
+                "last_at": running["items"][0]["last_at"]}]})
     );
     let (_, read) = owner.get(&format!("/print-jobs/{a}")).await;
     assert_eq!(
@@ -669,7 +669,11 @@ async fn a_job_finished_with_the_printers_grams_takes_them_once(pool: PgPool) {
     let (_, p) = owner.get(&format!("/products/{rex}")).await;
     assert_eq!(p["stock"]["on_hand"], 4);
     let (_, running) = owner.get("/printer-history/jobs").await;
-    assert_eq!(running, json!([]), "a finished job is not running");
+    assert_eq!(
+        running,
+        json!({"items": []}),
+        "a finished job is not running"
+    );
 
     // A phone finishes another job offline with the reported grams marked as such (its
     // op's lines say `reported`), and a second spool's estimate taken as usual.

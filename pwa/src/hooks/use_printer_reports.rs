@@ -37,7 +37,8 @@ impl JobReports {
 
 fn parse(body: &Value) -> BTreeMap<PrintJobId, JobReports> {
     let uuid = |v: &Value| v.as_str().and_then(|s| Uuid::parse_str(s).ok());
-    body.as_array()
+    body["items"]
+        .as_array()
         .into_iter()
         .flatten()
         .filter_map(|j| {

@@ -17,7 +17,7 @@ use sqlx::Row;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::common::{ApiJson, ApiResult, Tx, db, require};
+use super::common::{ApiJson, ApiResult, Page, Tx, db, require};
 use super::{ApiState, Routes};
 use crate::auth::AuthUser;
 
@@ -119,12 +119,13 @@ pub async fn recorded_for(tx: &mut Tx, job_id: Uuid) -> ApiResult<Vec<SpoolLine>
         .collect())
 }
 
-/// `GET /printer-history/jobs`: for each job printing or paused on a printer, what that
-/// printer reported since the job started (jobs whose printer reported nothing are left out).
+/// `GET /printer-history/jobs`: `{items}`, for each job printing or paused on a printer, what
+/// that printer reported since the job started (jobs whose printer reported nothing are left
+/// out).
 async fn running_jobs(
     State(state): State<ApiState>,
     auth: AuthUser,
-) -> ApiResult<ApiJson<Vec<JobReports>>> {
+) -> ApiResult<ApiJson<Page<JobReports>>> {
     require(&auth, Action::LookUp)?;
     let mut tx = state.tx(&auth).await?;
     let jobs = super::print_jobs::running_on_printers(&mut tx).await?;
@@ -169,5 +170,9 @@ async fn running_jobs(
         }
     }
     tx.commit().await.map_err(db)?;
-    Ok(ApiJson(out))
+    // One page, always (at most a job per printer), in the lists' shape.
+    Ok(ApiJson(Page {
+        items: out,
+        next_cursor: None,
+    }))
 }
