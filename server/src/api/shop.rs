@@ -326,22 +326,25 @@ async fn members(State(state): State<ApiState>, auth: AuthUser) -> ApiResult<Api
     .await
     .map_err(db)?;
     tx.commit().await.map_err(db)?;
-    let mut items = Vec::with_capacity(rows.len());
-    for r in rows {
-        let role: String = r.get("role");
-        items.push(MemberOut {
-            user_id: r.get("id"),
-            email: r.get("email"),
-            display_name: r.get("display_name"),
-            role: if role == "owner" {
-                Role::Owner
-            } else {
-                Role::Seller
-            },
-            joined_at: r.get("created_at"),
-        });
+    Ok(ApiJson(MembersOut {
+        members: rows.iter().map(member_from_row).collect(),
+    }))
+}
+
+/// A member's row (`id`, `email`, `display_name`, `role`, `created_at`) as the API shows it.
+fn member_from_row(r: &PgRow) -> MemberOut {
+    let role: String = r.get("role");
+    MemberOut {
+        user_id: r.get("id"),
+        email: r.get("email"),
+        display_name: r.get("display_name"),
+        role: if role == "owner" {
+            Role::Owner
+        } else {
+            Role::Seller
+        },
+        joined_at: r.get("created_at"),
     }
-    Ok(ApiJson(MembersOut { members: items }))
 }
 
 /// `PATCH /shop/members/{user_id}`: the new role.
@@ -419,18 +422,7 @@ async fn member_out(tx: &mut Tx, shop_id: Uuid, user_id: Uuid) -> ApiResult<Memb
     .await
     .map_err(db)?
     .ok_or_else(|| ApiError::NotFound("member".into()))?;
-    let role: String = r.get("role");
-    Ok(MemberOut {
-        user_id: r.get("id"),
-        email: r.get("email"),
-        display_name: r.get("display_name"),
-        role: if role == "owner" {
-            Role::Owner
-        } else {
-            Role::Seller
-        },
-        joined_at: r.get("created_at"),
-    })
+    Ok(member_from_row(&r))
 }
 
 /// `PATCH /shop/members/{user_id}` (owner): `{"role": "owner" | "seller"}`. The only owner
