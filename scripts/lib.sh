@@ -45,7 +45,9 @@ wasm_bindgen_version() {
 ensure_wasm_bindgen() {
   local want; want="$(wasm_bindgen_version)"
   [ -n "$want" ] || die "wasm-bindgen is not in Cargo.lock"
-  local have; have="$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')"
+  # `|| true`: on a fresh machine the tool is missing, and with pipefail the failed
+  # pipeline would end the script right here (set -e) instead of installing it.
+  local have; have="$(wasm-bindgen --version 2>/dev/null | awk '{print $2}' || true)"
   if [ "$have" != "$want" ]; then
     require_cargo
     say "installing wasm-bindgen-cli $want${have:+ (found $have)} (about 3 minutes the first time)"
@@ -61,7 +63,7 @@ ensure_wasm_bindgen() {
 S3S_FS_VERSION=0.14.1
 ensure_s3s_fs() {
   # `s3s-fs --version` prints "s3s-fs 0.14.1".
-  local have; have="$(s3s-fs --version 2>/dev/null | awk '{print $2}')"
+  local have; have="$(s3s-fs --version 2>/dev/null | awk '{print $2}' || true)"
   if [ "$have" != "$S3S_FS_VERSION" ]; then
     say "installing s3s-fs $S3S_FS_VERSION${have:+ (found $have)}, an S3-compatible server for the tests (about 2 minutes)"
     require_cargo
