@@ -10,6 +10,10 @@
 //! - [`op_recorded`]: called once per op by the sync apply path (pushes and REST changes
 //!   made as ops): tells the triggers which device and op the following writes belong to,
 //!   and records the op (kind and body) as an `op` entry.
+//! - Sales and stock moves are written set-based, many ops per statement
+//!   (`crate::sync::deferred`); the trigger cannot tell their ops apart, so those
+//!   statements turn it off and write the same entries themselves, each with its op
+//!   ([`op_deferred`] for the `op` entry).
 //! - The signed-in session of a REST request (its refresh-token family) is set with the
 //!   shop and user when its transaction begins ([`crate::tenancy::begin_session`]).
 //! - `GET /api/v1/audit` (filters and paging) and `GET /api/v1/audit/export` (CSV), owner
@@ -48,7 +52,6 @@ pub async fn op_recorded(
         // A refused op writes no business row: nothing to tie or record.
         return Ok(());
     }
-    let body = serde_json::to_value(&op.body).unwrap_or(Value::Null);
     // One round trip: set the context for the triggers, then record the op itself.
     sqlx::query(
         r#"with ctx as materialized (
@@ -64,10 +67,23 @@ pub async fn op_recorded(
     )
     .bind(device_id)
     .bind(op.op_id)
-    .bind(json!({"kind": op.body.kind(), "body": body, "hlc": op.hlc.to_sortable_string()}))
+    .bind(op_entry(op))
     .execute(&mut *conn)
     .await?;
     Ok(())
+}
+
+/// [`op_recorded`] for an op applied on a push's fast path, whose writes are gathered and
+/// written together (`crate::sync::deferred`): its `op` entry is written with them.
+pub fn op_deferred(pending: &mut crate::sync::deferred::Deferred, device_id: Uuid, op: &Op) {
+    crate::metrics::sync_op(true, device_id.get_version_num() == 8);
+    pending.op(device_id, op.op_id, op_entry(op));
+}
+
+/// What an `op` entry of the log holds: the op's kind, body and clock stamp.
+fn op_entry(op: &Op) -> Value {
+    let body = serde_json::to_value(&op.body).unwrap_or(Value::Null);
+    json!({"kind": op.body.kind(), "body": body, "hlc": op.hlc.to_sortable_string()})
 }
 
 pub fn routes(r: Routes) -> Routes {

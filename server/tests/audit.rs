@@ -145,6 +145,27 @@ async fn changes_through_the_api_and_sync_are_recorded(pool: PgPool) {
         })
         .collect();
     assert_eq!(levels, vec![(3, 2), (5, 3)], "newest first");
+    // Both ops were written together (one statement per table for the batch), yet every
+    // row names the op that made it.
+    let (sale_op, adjust_op) = (ops[0]["op_id"].as_str(), ops[1]["op_id"].as_str());
+    let op_of = |entity: &str, action: &str| -> Vec<Option<&str>> {
+        only(&from_phone, entity, action)
+            .iter()
+            .map(|e| e["op_id"].as_str())
+            .collect()
+    };
+    assert_eq!(op_of("sale", "insert"), vec![sale_op]);
+    assert_eq!(op_of("sale_line", "insert"), vec![sale_op]);
+    assert_eq!(op_of("product", "update"), vec![adjust_op, sale_op]);
+    assert_eq!(op_of("stock_entry", "insert"), vec![adjust_op, sale_op]);
+    assert_eq!(op_of("sync_op", "op"), vec![adjust_op, sale_op]);
+    let sold = only(&from_phone, "stock_entry", "insert")[1];
+    assert_eq!(
+        (&sold["after"]["quantity"], &sold["after"]["reason"]),
+        (&json!(-2), &json!("sold")),
+        "the ledger row as inserted: {sold}"
+    );
+    assert_eq!(sold["after"]["sale_id"], sale_id.to_string());
 
     // Filters: by user, by time, and pages that add up to the whole log.
     let by_seller = entries(&owner, &format!("user_id={}&limit=200", seller.user_id)).await;

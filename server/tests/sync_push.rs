@@ -257,6 +257,49 @@ async fn an_op_the_rest_tables_cannot_hold_keeps_its_note_mid_batch(pool: PgPool
     server.stop().await;
 }
 
+/// A push writes its sales and stock moves together, after the ops that come before them
+/// and before any other kind of op: a product made on the phone mid-batch gets the level
+/// the ops before it left (once), and the moves after it land on its row.
+#[sqlx::test(migrator = "printstall_server::db::MIGRATOR")]
+async fn stock_ops_written_together_keep_their_order_around_other_ops(pool: PgPool) {
+    let server = start_api(pool.clone()).await;
+    let owner = Api::register(&server.url, "o@example.com").await;
+    let rex = product(&owner, "REX").await;
+    let mut a = Device::new(&owner);
+    let gecko = Uuid::now_v7().to_string();
+    let set = |fields: Value| json!({"kind": "entity.set.v1", "entity": "product", "id": gecko, "fields": fields});
+    let ops = vec![
+        // Not a REST row yet: no SKU or price.
+        a.op(set(json!({"name": "Gecko"}))),
+        a.op(adjust(&gecko, 5)),
+        a.op(sale(Uuid::now_v7(), &[(&rex, 1)])),
+        a.op(adjust(&rex, 4)),
+        // Now complete: the row is made with the level so far.
+        a.op(set(json!({"sku": "GECKO", "price": 900}))),
+        a.op(adjust(&gecko, 2)),
+        a.op(count(&rex, 10)),
+        a.op(sale(Uuid::now_v7(), &[(&gecko, 3), (&rex, 1)])),
+    ];
+    let (status, r) = a.push(&ops).await;
+    assert_eq!(status, 200, "{r}");
+    assert!(statuses(&r).iter().all(|s| s == "applied"), "{r}");
+    assert!(!r.to_string().contains("do not show"), "{r}");
+    assert_eq!(on_hand(&owner, &gecko).await, 4);
+    assert_eq!(ledger_sum(&pool, &gecko).await, (4, 3), "counted 5, +2, -3");
+    assert_eq!(on_hand(&owner, &rex).await, 9);
+    assert_eq!(
+        ledger_sum(&pool, &rex).await,
+        (9, 4),
+        "-1, +4, counted +7, -1"
+    );
+    let lines: i64 = sqlx::query_scalar("select count(*) from sale_line")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(lines, 3);
+    server.stop().await;
+}
+
 #[sqlx::test(migrator = "printstall_server::db::MIGRATOR")]
 async fn bad_requests_change_nothing(pool: PgPool) {
     let server = start_api(pool.clone()).await;

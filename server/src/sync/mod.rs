@@ -10,6 +10,7 @@
 //! These routes are mounted beside the REST API rather than in its [`crate::api::Routes`]
 //! registry: they are described by the sync protocol note, not by the OpenAPI document.
 
+pub mod deferred;
 pub mod events;
 pub mod project;
 pub mod pull;

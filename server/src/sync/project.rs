@@ -5,6 +5,10 @@
 //! inserted once complete), print job statuses (the replay
 //! of the job's steps) and event stock plans.
 //!
+//! Sales and stock moves are not written here but gathered in [`Deferred`] and written
+//! set-based (see `super::deferred`): at once for a single op, over the batch on a push's
+//! fast path.
+//!
 //! The merge cells (`sync_cell`) are the truth for sync; these tables are what the REST API
 //! and reports read. A row the REST tables cannot hold (a product made on a phone before it
 //! has a SKU, a sale of a product the back office never had) is skipped here with a note in
@@ -18,6 +22,7 @@ use serde_json::{Map, Value};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
+use super::deferred::{Deferred, SaleRow, StockMove};
 use crate::auth::AuthUser;
 
 /// What projecting an op wrote.
@@ -30,7 +35,8 @@ pub struct Projected {
     pub spool_entries: Vec<Uuid>,
 }
 
-/// Projects `op`. `Err` only for failures that should fail the push.
+/// Projects `op`, in a savepoint: a data error becomes the op's note. `Err` only for
+/// failures that should fail the push.
 pub async fn project(
     conn: &mut PgConnection,
     user: &AuthUser,
@@ -41,9 +47,8 @@ pub async fn project(
     sqlx::query("savepoint sync_projection")
         .execute(&mut *conn)
         .await?;
-    let mut out = Projected::default();
-    match project_inner(conn, user, op, applied, state, &mut out).await {
-        Ok(()) => {
+    match project_unguarded(conn, user, op, applied, state).await {
+        Ok(out) => {
             sqlx::query("release savepoint sync_projection")
                 .execute(&mut *conn)
                 .await?;
@@ -75,7 +80,8 @@ pub async fn project(
 /// [`project`] without its savepoint, for a push that first tries its whole batch without
 /// one savepoint per op (two round trips each): a data error fails the statement, and the
 /// push then rolls back and applies the batch again through [`project`] (see
-/// `push::attempt`). The error is returned as is.
+/// `push::attempt`). The error is returned as is. The op's sales and stock moves are
+/// written before it returns.
 pub async fn project_unguarded(
     conn: &mut PgConnection,
     user: &AuthUser,
@@ -84,8 +90,30 @@ pub async fn project_unguarded(
     state: &State,
 ) -> Result<Projected, sqlx::Error> {
     let mut out = Projected::default();
-    project_inner(conn, user, op, applied, state, &mut out).await?;
+    let refs = project_inner(conn, user, op, applied, state, &mut out).await?;
+    let mut own = Deferred::default();
+    gather(op, applied, state, refs, &mut own);
+    own.flush(conn, user.shop_id, user.user_id, op.device_id.0)
+        .await?;
     Ok(out)
+}
+
+/// Whether all `op` writes to the REST tables are sales and stock moves, which a push's
+/// fast path may gather over its batch ([`project_deferred`]).
+pub fn deferrable(op: &Op, applied: &Applied) -> bool {
+    matches!(
+        op.body,
+        OpBody::SaleRecord(_) | OpBody::StockAdjust(_) | OpBody::StockCount(_)
+    ) && applied
+        .levels
+        .iter()
+        .all(|c| c.entity.kind == EntityKind::Product)
+}
+
+/// Projects a [`deferrable`] op by adding its rows to `pending`, which the caller flushes
+/// before anything else reads or writes the REST tables.
+pub fn project_deferred(op: &Op, applied: &Applied, state: &State, pending: &mut Deferred) {
+    gather(op, applied, state, Refs::of(op), pending);
 }
 
 /// Whether `e` is a data error that [`project`] turns into a note (and a push's fast path
@@ -99,6 +127,88 @@ pub fn is_data_error(e: &sqlx::Error) -> bool {
     }
 }
 
+/// The rows an op's stock ledger rows refer to.
+#[derive(Debug, Default, Clone, Copy)]
+struct Refs {
+    sale: Option<Uuid>,
+    job: Option<Uuid>,
+    event: Option<Uuid>,
+}
+
+impl Refs {
+    /// What the op names itself (a finished job's event is read by [`project_inner`]).
+    fn of(op: &Op) -> Refs {
+        match &op.body {
+            OpBody::SaleRecord(sale) => Refs {
+                sale: Some(sale.sale_id.0),
+                event: sale.event_id.map(|e| e.0),
+                ..Refs::default()
+            },
+            OpBody::SaleVoid(v) => Refs {
+                sale: Some(v.sale_id.0),
+                ..Refs::default()
+            },
+            OpBody::StockAdjust(b) => Refs {
+                job: b.job_id.map(|j| j.0),
+                event: b.event_id.map(|e| e.0),
+                ..Refs::default()
+            },
+            OpBody::StockCount(b) => Refs {
+                event: b.event_id.map(|e| e.0),
+                ..Refs::default()
+            },
+            OpBody::SpoolUse(b) => Refs {
+                job: b.job_id.map(|j| j.0),
+                ..Refs::default()
+            },
+            OpBody::JobFinish(b) => Refs {
+                job: Some(b.job_id.0),
+                ..Refs::default()
+            },
+            OpBody::JobFail(b) => Refs {
+                job: Some(b.job_id.0),
+                ..Refs::default()
+            },
+            _ => Refs::default(),
+        }
+    }
+}
+
+/// The op's sale (when this op is the one that recorded it) and its stock moves, added to
+/// `pending`.
+fn gather(op: &Op, applied: &Applied, state: &State, refs: Refs, pending: &mut Deferred) {
+    if let OpBody::SaleRecord(sale) = &op.body {
+        let ours = state
+            .sales
+            .get(&sale.sale_id)
+            .and_then(|c| c.record.as_ref())
+            .is_some_and(|r| r.stamp.op_id == op.op_id);
+        if ours {
+            if let Some(row) = sale_row(op, state) {
+                pending.sale(row);
+            }
+        }
+    }
+    for change in &applied.levels {
+        let d = change.after - change.before;
+        if change.entity.kind == EntityKind::Product
+            && (d != 0 || matches!(op.body, OpBody::StockCount(_)))
+        {
+            pending.stock_move(StockMove {
+                op_id: op.op_id,
+                product_id: change.entity.id,
+                quantity: d,
+                reason: stock_reason(op, d),
+                job_id: refs.job,
+                sale_id: refs.sale,
+                event_id: refs.event,
+            });
+        }
+    }
+}
+
+/// Writes what an op changes in the REST tables, but for its sales and stock moves
+/// ([`gather`]); answers what those refer to.
 async fn project_inner(
     conn: &mut PgConnection,
     user: &AuthUser,
@@ -106,41 +216,17 @@ async fn project_inner(
     applied: &Applied,
     state: &State,
     out: &mut Projected,
-) -> Result<(), sqlx::Error> {
-    let mut sale_id = None;
-    let mut job_id = None;
-    let mut event_id = None;
+) -> Result<Refs, sqlx::Error> {
+    let mut refs = Refs::of(op);
+    let job_id = refs.job;
     match &op.body {
-        OpBody::SaleRecord(sale) => {
-            sale_id = Some(sale.sale_id.0);
-            event_id = sale.event_id.map(|e| e.0);
-            let ours = state
-                .sales
-                .get(&sale.sale_id)
-                .and_then(|c| c.record.as_ref())
-                .is_some_and(|r| r.stamp.op_id == op.op_id);
-            if ours {
-                insert_sale(conn, user, op, state).await?;
-            }
-        }
         OpBody::SaleVoid(v) => {
-            sale_id = Some(v.sale_id.0);
             sqlx::query(r#"update sale set voided = true where id = $1"#)
                 .bind(v.sale_id.0)
                 .execute(&mut *conn)
                 .await?;
         }
-        OpBody::StockAdjust(b) => {
-            job_id = b.job_id.map(|j| j.0);
-            event_id = b.event_id.map(|e| e.0);
-        }
-        OpBody::StockCount(b) => event_id = b.event_id.map(|e| e.0),
-        OpBody::SpoolUse(b) => job_id = b.job_id.map(|j| j.0),
-        OpBody::JobFinish(b) => {
-            job_id = Some(b.job_id.0);
-            event_id = job_event(conn, b.job_id).await?;
-        }
-        OpBody::JobFail(b) => job_id = Some(b.job_id.0),
+        OpBody::JobFinish(b) => refs.event = job_event(conn, b.job_id).await?,
         OpBody::EntitySet(b) => {
             descriptive(conn, user, b.entity, b.id, b.fields.keys(), state).await?;
             if b.entity == EntityKind::Variant {
@@ -170,22 +256,17 @@ async fn project_inner(
         _ => Vec::new(),
     };
     for change in &applied.levels {
+        if change.entity.kind != EntityKind::Spool {
+            continue;
+        }
         let d = change.after - change.before;
-        match change.entity.kind {
-            EntityKind::Product if d != 0 || matches!(op.body, OpBody::StockCount(_)) => {
-                stock_move(conn, user, op, change, d, sale_id, job_id, event_id).await?;
-            }
-            EntityKind::Spool => {
-                let line = asked.iter().position(|(s, _)| *s == change.entity.id);
-                let want = line.map_or(0, |i| asked.remove(i).1);
-                let overshoot = if want > 0 { (want + d).max(0) } else { 0 };
-                // A weighing is recorded even when it confirms the level.
-                if d != 0 || overshoot > 0 || matches!(op.body, OpBody::SpoolWeigh(_)) {
-                    let row = spool_move(conn, user, op, change, -d, overshoot, job_id).await?;
-                    out.spool_entries.extend(row);
-                }
-            }
-            _ => {}
+        let line = asked.iter().position(|(s, _)| *s == change.entity.id);
+        let want = line.map_or(0, |i| asked.remove(i).1);
+        let overshoot = if want > 0 { (want + d).max(0) } else { 0 };
+        // A weighing is recorded even when it confirms the level.
+        if d != 0 || overshoot > 0 || matches!(op.body, OpBody::SpoolWeigh(_)) {
+            let row = spool_move(conn, user, op, change, -d, overshoot, job_id).await?;
+            out.spool_entries.extend(row);
         }
     }
     let job = match &op.body {
@@ -200,7 +281,7 @@ async fn project_inner(
             job_printer_use(conn, user, job, state).await?;
         }
     }
-    Ok(())
+    Ok(refs)
 }
 
 /// The market event a print job is for.
@@ -331,18 +412,9 @@ fn label<T: serde::Serialize>(v: &T) -> String {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn stock_move(
-    conn: &mut PgConnection,
-    user: &AuthUser,
-    op: &Op,
-    change: &LevelChange,
-    d: i64,
-    sale_id: Option<Uuid>,
-    job_id: Option<Uuid>,
-    event_id: Option<Uuid>,
-) -> Result<(), sqlx::Error> {
-    let reason = match &op.body {
+/// Why a product's level moved by `d`, as its ledger row says.
+fn stock_reason(op: &Op, d: i64) -> String {
+    match &op.body {
         OpBody::StockAdjust(b) => label(&b.reason),
         OpBody::StockCount(_) => "counted".into(),
         OpBody::SaleRecord(_) => "sold".into(),
@@ -350,40 +422,7 @@ async fn stock_move(
         OpBody::SaleVoid(_) => "returned".into(),
         OpBody::JobFinish(_) if d > 0 => "produced".into(),
         _ => "adjusted".into(),
-    };
-    let product = change.entity.id;
-    let found: Option<Uuid> = sqlx::query_scalar(
-        r#"update product set on_hand = on_hand + $2, updated_at = now() where id = $1 returning id"#,
-    )
-    .bind(product)
-    .bind(d)
-    .fetch_optional(&mut *conn)
-    .await?;
-    if found.is_none() {
-        return Ok(());
     }
-    // References to rows the REST tables do not have (yet) are left empty.
-    sqlx::query(
-        r#"insert into stock_entry (id, shop_id, product_id, quantity, reason, job_id, sale_id,
-                                    event_id, user_id)
-           values ($1, $2, $3, $4, $5,
-                   (select id from print_job where id = $6),
-                   (select id from sale where id = $7),
-                   (select id from market_event where id = $8),
-                   $9)"#,
-    )
-    .bind(Uuid::now_v7())
-    .bind(user.shop_id)
-    .bind(product)
-    .bind(d)
-    .bind(reason)
-    .bind(job_id)
-    .bind(sale_id)
-    .bind(event_id)
-    .bind(user.user_id)
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
 }
 
 /// Moves a spool's grams and appends its ledger row (with what was asked beyond the grams
@@ -449,18 +488,13 @@ async fn spool_move(
     Ok(Some(id))
 }
 
-async fn insert_sale(
-    conn: &mut PgConnection,
-    user: &AuthUser,
-    op: &Op,
-    state: &State,
-) -> Result<(), sqlx::Error> {
+/// The `sale` row of a `sale.record.v1` op, with its lines (none when its totals cannot be
+/// worked out: the op was refused then).
+fn sale_row(op: &Op, state: &State) -> Option<SaleRow> {
     let OpBody::SaleRecord(sale) = &op.body else {
-        return Ok(());
+        return None;
     };
-    let Ok(totals) = sale.totals() else {
-        return Ok(());
-    };
+    let totals = sale.totals().ok()?;
     let (discount_type, discount_value) = match sale.discount {
         Discount::None => ("none", 0),
         Discount::Amount { amount } => ("amount", amount.0),
@@ -470,50 +504,34 @@ async fn insert_sale(
         .sales
         .get(&sale.sale_id)
         .is_some_and(|c| c.void.is_some());
-    let inserted = sqlx::query(
-        r#"insert into sale (id, shop_id, event_id, discount_type, discount_value, subtotal,
-                             discount, total, tax, payment_method, tax_rate_bp,
-                             prices_include_tax, taken_at, taken_by, device_id, voided)
-           values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
-           on conflict (id) do nothing"#,
-    )
-    .bind(sale.sale_id.0)
-    .bind(user.shop_id)
-    .bind(sale.event_id.map(|e| e.0))
-    .bind(discount_type)
-    .bind(discount_value)
-    .bind(totals.subtotal.0)
-    .bind(totals.discount.0)
-    .bind(totals.total.0)
-    .bind(totals.tax.0)
-    .bind(label(&sale.payment_method))
-    .bind(i32::try_from(sale.tax_rate_bp).unwrap_or(i32::MAX))
-    .bind(sale.prices_include_tax)
-    .bind(sale.taken_at)
-    .bind(user.user_id)
-    .bind(op.device_id.0)
-    .bind(voided)
-    .execute(&mut *conn)
-    .await?
-    .rows_affected();
-    if inserted == 0 {
-        return Ok(());
-    }
-    for (i, line) in sale.lines.iter().enumerate() {
-        sqlx::query(
-            r#"insert into sale_line (shop_id, sale_id, line_no, product_id, quantity, unit_price)
-               values ($1, $2, $3, $4, $5, $6)"#,
-        )
-        .bind(user.shop_id)
-        .bind(sale.sale_id.0)
-        .bind(i32::try_from(i).unwrap_or(i32::MAX))
-        .bind(line.product_id.0)
-        .bind(i32::try_from(line.quantity).unwrap_or(i32::MAX))
-        .bind(line.unit_price.0)
-        .execute(&mut *conn)
-        .await?;
-    }
-    Ok(())
+    Some(SaleRow {
+        op_id: op.op_id,
+        id: sale.sale_id.0,
+        event_id: sale.event_id.map(|e| e.0),
+        discount_type,
+        discount_value,
+        subtotal: totals.subtotal.0,
+        discount: totals.discount.0,
+        total: totals.total.0,
+        tax: totals.tax.0,
+        payment_method: label(&sale.payment_method),
+        tax_rate_bp: i32::try_from(sale.tax_rate_bp).unwrap_or(i32::MAX),
+        prices_include_tax: sale.prices_include_tax,
+        taken_at: sale.taken_at,
+        device_id: op.device_id.0,
+        voided,
+        lines: sale
+            .lines
+            .iter()
+            .map(|l| {
+                (
+                    l.product_id.0,
+                    i32::try_from(l.quantity).unwrap_or(i32::MAX),
+                    l.unit_price.0,
+                )
+            })
+            .collect(),
+    })
 }
 
 /// The table and the `entity.set.v1` fields that are plain columns of it.

@@ -31,6 +31,7 @@ use sqlx::{PgConnection, Row};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use super::deferred::Deferred;
 use super::{MAX_PUSH_BYTES, Member, PROTOCOL, SyncError, SyncResult, SyncState, project};
 use crate::auth::AuthUser;
 use crate::error::ApiError;
@@ -272,6 +273,10 @@ async fn attempt(
         results.push(answer);
     }
 
+    batch.flush(&mut tx, user, input.device_id).await?;
+    if batch.failed_fast {
+        return Ok(Attempt::Guard);
+    }
     if let Some(id) = batch.finish(&mut tx, user, version).await? {
         return Ok(Attempt::Taken(id));
     }
@@ -495,6 +500,8 @@ struct Batch {
     fast: bool,
     /// A projection on the fast path failed with a data error: the transaction is aborted.
     failed_fast: bool,
+    /// The fast path's sales and stock moves, not written yet ([`project::deferrable`]).
+    pending: Deferred,
 }
 
 /// One `applied_op` row.
@@ -569,6 +576,22 @@ struct Checked {
     spool_entries: Vec<Uuid>,
 }
 
+impl Checked {
+    /// The fast path's transaction failed before the op was applied (`Batch::failed_fast`):
+    /// the push is made again, guarded, and this answer is never sent.
+    fn aborted(op_id: Uuid, version: i64) -> Self {
+        Checked {
+            answer: OpAnswer::rejected(
+                Some(op_id),
+                Rejection::new(RejectCode::Conflict, "the push is applied again"),
+                version,
+            ),
+            unprojected: None,
+            spool_entries: Vec::new(),
+        }
+    }
+}
+
 /// The part of applying an op that every writer shares, push and the REST API alike, for
 /// an op that passed its envelope checks and was not delivered before: load its cells,
 /// merge it with the core rules, record it in `applied_op`, and project it into the REST
@@ -585,9 +608,22 @@ async fn apply_checked(
     clamped: bool,
     batch: &mut Batch,
 ) -> SyncResult<Checked> {
-    batch.load_for(conn, user.shop_id, op).await?;
+    batch.load_for(conn, user, op).await?;
+    if batch.failed_fast {
+        return Ok(Checked::aborted(op.op_id, version));
+    }
     let rows = cells_needed(op, &batch.state);
     let result = apply(&mut batch.state, op);
+    // A sale or stock op on the fast path is written with the batch's others; any other
+    // projection first writes what the batch gathered, so that it finds the tables as they
+    // would be had each op been written on its own.
+    let defer = batch.fast && result.as_ref().is_ok_and(|a| project::deferrable(op, a));
+    if result.is_ok() && !defer {
+        batch.flush(conn, user, device_id).await?;
+        if batch.failed_fast {
+            return Ok(Checked::aborted(op.op_id, version));
+        }
+    }
     let mut answer = match &result {
         Ok(a) => OpAnswer::applied(op.op_id, a, version),
         Err(r) => OpAnswer::rejected(Some(op.op_id), r.clone(), version),
@@ -620,7 +656,11 @@ async fn apply_checked(
         result: stored.clone(),
     });
     batch.answered.insert(op.op_id, stored);
-    crate::audit::op_recorded(conn, device_id, op, result.is_ok()).await?;
+    if defer {
+        crate::audit::op_deferred(&mut batch.pending, device_id, op);
+    } else {
+        crate::audit::op_recorded(conn, device_id, op, result.is_ok()).await?;
+    }
     match &result {
         Ok(applied) => {
             if let Some(r) = applied.touched.iter().find(|r| !batch.loaded.contains(r)) {
@@ -635,6 +675,10 @@ async fn apply_checked(
     }
     // A note about the REST tables is answered now but not stored (the log is append-only).
     let projected = match &result {
+        Ok(applied) if defer => {
+            project::project_deferred(op, applied, &batch.state, &mut batch.pending);
+            project::Projected::default()
+        }
         Ok(applied) if batch.fast => {
             match project::project_unguarded(conn, user, op, applied, &batch.state).await {
                 Ok(p) => p,
@@ -697,8 +741,14 @@ pub(crate) fn kind_of(label: &str) -> Option<EntityKind> {
 }
 
 impl Batch {
-    /// Loads every cell `op` needs that this batch has not read yet.
-    async fn load_for(&mut self, conn: &mut PgConnection, shop: Uuid, op: &Op) -> SyncResult<()> {
+    /// Loads every cell `op` needs that this batch has not read yet (first writing what the
+    /// batch gathered: a row is seeded from the REST tables as they stand).
+    async fn load_for(
+        &mut self,
+        conn: &mut PgConnection,
+        user: &AuthUser,
+        op: &Op,
+    ) -> SyncResult<()> {
         loop {
             let need: Vec<EntityRef> = cells_needed(op, &self.state)
                 .into_iter()
@@ -707,7 +757,33 @@ impl Batch {
             if need.is_empty() {
                 return Ok(());
             }
-            self.load(conn, shop, need).await?;
+            self.flush(conn, user, op.device_id.0).await?;
+            if self.failed_fast {
+                return Ok(());
+            }
+            self.load(conn, user.shop_id, need).await?;
+        }
+    }
+
+    /// Writes the sales and stock moves gathered on the fast path. A data error there marks
+    /// the batch `failed_fast` (the push is made again with a savepoint per op).
+    async fn flush(
+        &mut self,
+        conn: &mut PgConnection,
+        user: &AuthUser,
+        device: Uuid,
+    ) -> SyncResult<()> {
+        match self
+            .pending
+            .flush(conn, user.shop_id, user.user_id, device)
+            .await
+        {
+            Ok(()) => Ok(()),
+            Err(e) if self.fast && project::is_data_error(&e) => {
+                self.failed_fast = true;
+                Ok(())
+            }
+            Err(e) => Err(e.into()),
         }
     }
 
