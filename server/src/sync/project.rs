@@ -183,10 +183,8 @@ fn gather(op: &Op, applied: &Applied, state: &State, refs: Refs, pending: &mut D
             .get(&sale.sale_id)
             .and_then(|c| c.record.as_ref())
             .is_some_and(|r| r.stamp.op_id == op.op_id);
-        if ours {
-            if let Some(row) = sale_row(op, state) {
-                pending.sale(row);
-            }
+        if ours && let Some(row) = sale_row(op, state) {
+            pending.sale(row);
         }
     }
     for change in &applied.levels {
