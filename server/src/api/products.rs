@@ -322,61 +322,6 @@ async fn archive(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// One ledger row to write.
-pub struct StockMove {
-    pub product_id: Uuid,
-    pub quantity: i64,
-    pub reason: StockReason,
-    pub job_id: Option<Uuid>,
-    pub sale_id: Option<Uuid>,
-    pub event_id: Option<Uuid>,
-}
-
-pub fn reason_label(r: StockReason) -> &'static str {
-    match r {
-        StockReason::Produced => "produced",
-        StockReason::Sold => "sold",
-        StockReason::Adjusted => "adjusted",
-        StockReason::Returned => "returned",
-        StockReason::Damaged => "damaged",
-        StockReason::Counted => "counted",
-    }
-}
-
-/// Appends a ledger row and moves `on_hand` by the same amount, in `tx`. The row lock taken
-/// by the `update` orders concurrent moves of one product, so the level always equals the
-/// ledger's sum. Returns the new level; 404 when the product is not the shop's.
-pub async fn apply_move(tx: &mut Tx, auth: &AuthUser, m: &StockMove) -> ApiResult<i64> {
-    let on_hand: Option<i64> = sqlx::query_scalar(
-        r#"update product set on_hand = on_hand + $2, updated_at = now()
-           where id = $1 returning on_hand"#,
-    )
-    .bind(m.product_id)
-    .bind(m.quantity)
-    .fetch_optional(&mut **tx)
-    .await
-    .map_err(db)?;
-    let on_hand = on_hand.ok_or_else(|| ApiError::NotFound("product".into()))?;
-    sqlx::query(
-        r#"insert into stock_entry (id, shop_id, product_id, quantity, reason, job_id, sale_id,
-                                    event_id, user_id)
-           values ($1, $2, $3, $4, $5, $6, $7, $8, $9)"#,
-    )
-    .bind(Uuid::now_v7())
-    .bind(auth.shop_id)
-    .bind(m.product_id)
-    .bind(m.quantity)
-    .bind(reason_label(m.reason))
-    .bind(m.job_id)
-    .bind(m.sale_id)
-    .bind(m.event_id)
-    .bind(auth.user_id)
-    .execute(&mut **tx)
-    .await
-    .map_err(db)?;
-    Ok(on_hand)
-}
-
 #[derive(Debug, Deserialize)]
 pub struct AdjustIn {
     /// Units added (positive) or removed (negative).

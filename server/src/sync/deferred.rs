@@ -52,6 +52,8 @@ pub struct StockMove {
     pub op_id: Uuid,
     pub product_id: Uuid,
     pub quantity: i64,
+    /// The merged level before the move (the cells' level, which the row follows).
+    pub level_before: i64,
     pub reason: String,
     /// References to rows the REST tables do not have (yet) are left empty on the row.
     pub job_id: Option<Uuid>,
@@ -161,7 +163,11 @@ async fn write(
         }
     }
 
+    // A product's first move in the batch may first need a `counted` row that brings the
+    // row to the merged level (see `heal` below); its id comes before the move's.
+    let heal_ids: Vec<Uuid> = moves.iter().map(|_| Uuid::now_v7()).collect();
     let move_ids: Vec<Uuid> = moves.iter().map(|_| Uuid::now_v7()).collect();
+    let levels_before: Vec<i64> = moves.iter().map(|m| m.level_before).collect();
     let move_ops: Vec<Uuid> = moves.iter().map(|m| m.op_id).collect();
     let products: Vec<Uuid> = moves.iter().map(|m| m.product_id).collect();
     let quantities: Vec<i64> = moves.iter().map(|m| m.quantity).collect();
@@ -213,27 +219,46 @@ async fn write(
            ),
            m as (
                select * from unnest($27::uuid[], $28::uuid[], $29::uuid[], $30::int8[],
-                                    $31::text[], $32::uuid[], $33::uuid[], $34::uuid[])
+                                    $31::text[], $32::uuid[], $33::uuid[], $34::uuid[],
+                                    $35::int8[], $36::uuid[])
                    with ordinality as m(id, op_id, product_id, quantity, reason, job_id,
-                                        sale_id, event_id, ord)
+                                        sale_id, event_id, level_before, heal_id, ord)
            ),
-           totals as (
-               select product_id, sum(quantity)::int8 as quantity from m group by product_id
+           -- Each product's row as it stands, its first and its last move.
+           current as (
+               select p.id, p.on_hand from product p
+               where p.id in (select product_id from m)
+           ),
+           firsts as (
+               select distinct on (product_id) * from m order by product_id, ord
+           ),
+           lasts as (
+               select distinct on (product_id) product_id, level_before + quantity as level
+               from m order by product_id, ord desc
+           ),
+           -- The row should stand at the merged level before the first move. Where it does
+           -- not (an earlier op's projection failed), a `counted` row of the difference
+           -- comes first, so that the ledger still adds up to the level.
+           heal as (
+               select f.heal_id as id, f.op_id, f.product_id, f.level_before - c.on_hand as quantity,
+                      c.on_hand as before, f.ord
+               from firsts f join current c on c.id = f.product_id
+               where f.level_before <> c.on_hand
            ),
            moved as (
-               update product p set on_hand = p.on_hand + t.quantity, updated_at = now()
-               from totals t where p.id = t.product_id
-               returning p.id, p.on_hand - t.quantity as start
+               update product p set on_hand = l.level, updated_at = now()
+               from lasts l where p.id = l.product_id
+               returning p.id
            ),
            steps as (
-               select m.*, (moved.start + coalesce(sum(m.quantity) over (
-                          partition by m.product_id order by m.ord
-                          rows between unbounded preceding and 1 preceding), 0))::int8 as before
-               from m join moved on moved.id = m.product_id
+               select m.* from m join moved on moved.id = m.product_id
            ),
            entered as (
                insert into stock_entry (id, shop_id, product_id, quantity, reason, job_id,
                                         sale_id, event_id, user_id)
+               select h.id, $1, h.product_id, h.quantity, 'counted', null, null, null, $2
+               from heal h
+               union all
                select s.id, $1, s.product_id, s.quantity, s.reason,
                       (select id from print_job where id = s.job_id),
                       -- A sale inserted by this statement is not in its snapshot.
@@ -241,7 +266,6 @@ async fn write(
                       (select id from market_event where id = s.event_id),
                       $2
                from steps s left join sold on sold.id = s.sale_id
-               order by s.ord
                returning *
            ),
            logged as (
@@ -257,12 +281,21 @@ async fn write(
                       'insert', null, to_jsonb(lined) - 'updated_at'
                from lined join s on s.id = lined.sale_id
                union all
-               select 2, s.ord, 0, $3, s.op_id, 'product', s.product_id, 'update',
-                      jsonb_build_object('on_hand', s.before),
-                      jsonb_build_object('on_hand', s.before + s.quantity)
+               select 2, h.ord, 0, $3, h.op_id, 'product', h.product_id, 'update',
+                      jsonb_build_object('on_hand', h.before),
+                      jsonb_build_object('on_hand', h.before + h.quantity)
+               from heal h
+               union all
+               select 2, h.ord, 1, $3, h.op_id, 'stock_entry', e.id, 'insert', null,
+                      to_jsonb(e) - 'updated_at'
+               from entered e join heal h on h.id = e.id
+               union all
+               select 2, s.ord, 2, $3, s.op_id, 'product', s.product_id, 'update',
+                      jsonb_build_object('on_hand', s.level_before),
+                      jsonb_build_object('on_hand', s.level_before + s.quantity)
                from steps s where s.quantity <> 0
                union all
-               select 2, s.ord, 1, $3, s.op_id, 'stock_entry', e.id, 'insert', null,
+               select 2, s.ord, 3, $3, s.op_id, 'stock_entry', e.id, 'insert', null,
                       to_jsonb(e) - 'updated_at'
                from entered e join steps s on s.id = e.id
            ),
@@ -311,6 +344,8 @@ async fn write(
     .bind(&jobs)
     .bind(&move_sales)
     .bind(&move_events)
+    .bind(&levels_before)
+    .bind(&heal_ids)
     .fetch_one(&mut *conn)
     .await
 }

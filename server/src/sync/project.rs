@@ -196,6 +196,7 @@ fn gather(op: &Op, applied: &Applied, state: &State, refs: Refs, pending: &mut D
                 op_id: op.op_id,
                 product_id: change.entity.id,
                 quantity: d,
+                level_before: change.before,
                 reason: stock_reason(op, d),
                 job_id: refs.job,
                 sale_id: refs.sale,
