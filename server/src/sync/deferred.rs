@@ -4,7 +4,7 @@
 //! [`super::project`] does not write a sale, its lines or a stock move itself: it adds them
 //! here, and [`Deferred::flush`] writes everything gathered in one statement, whatever the
 //! count: the sales with their lines, then the stock moves (the product's level and its
-//! ledger row). A single op's projection flushes at once (the REST API, a push's guarded
+//! ledger row, the row following the merged level). A single op's projection flushes at once (the REST API, a push's guarded
 //! path); a push's fast path lets the sales and stock ops of a batch pile up and flushes
 //! them before anything else touches the tables (another kind of op's projection, a load of
 //! rows not read yet, the end of the batch), so every statement sees what it saw when each
@@ -121,8 +121,9 @@ impl Deferred {
 /// - `was`, `off`: the audit trigger's setting, then the trigger off (its row events fire
 ///   when the statement ends, after this).
 /// - `sold`, `lined`: the sales and their lines.
-/// - `moved`, `steps`, `entered`: each product's level moved by the sum of its moves (one row
-///   update, not one per move), each move's level before it, and its ledger row.
+/// - `heal`, `moved`, `steps`, `entered`: each product's row set to the merged level after
+///   its last move (one row update, not one per move); a `counted` ledger row first where
+///   the row did not stand at the merged level before its first move; a ledger row per move.
 /// - `audited`: the `op` entries, and, unless the audit was off already, an entry per row
 ///   written, with the op that wrote it.
 ///
