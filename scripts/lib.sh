@@ -35,6 +35,13 @@ require_cargo() {
   command -v cargo >/dev/null || die "cargo not found: install Rust with rustup (https://rustup.rs) first"
 }
 
+# The version a tool reports (`TOOL --version` prints "name X.Y.Z"), or nothing when the
+# tool is missing: `|| true`, because under pipefail the failed pipeline would otherwise end
+# the script (set -e) before it could install the tool.
+tool_version() {
+  "$@" --version 2>/dev/null | awk '{print $2}' || true
+}
+
 # The exact wasm-bindgen version Cargo.lock pins; the CLI must match it.
 wasm_bindgen_version() {
   awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' "$ROOT/Cargo.lock"
@@ -45,16 +52,14 @@ wasm_bindgen_version() {
 ensure_wasm_bindgen() {
   local want; want="$(wasm_bindgen_version)"
   [ -n "$want" ] || die "wasm-bindgen is not in Cargo.lock"
-  # `|| true`: on a fresh machine the tool is missing, and with pipefail the failed
-  # pipeline would end the script right here (set -e) instead of installing it.
-  local have; have="$(wasm-bindgen --version 2>/dev/null | awk '{print $2}' || true)"
+  local have; have="$(tool_version wasm-bindgen)"
   if [ "$have" != "$want" ]; then
     require_cargo
     say "installing wasm-bindgen-cli $want${have:+ (found $have)} (about 3 minutes the first time)"
     # No --locked: the registry mirror lacks one of its locked dependencies.
     cargo install -q wasm-bindgen-cli --version "$want" --force \
       || die "wasm-bindgen-cli $want could not be installed (see above); run: cargo install wasm-bindgen-cli --version $want --force"
-    [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" = "$want" ] \
+    [ "$(tool_version wasm-bindgen)" = "$want" ] \
       || die "wasm-bindgen $want is installed but $(command -v wasm-bindgen || echo 'no wasm-bindgen') comes first on PATH; put ~/.cargo/bin first on PATH"
   fi
 }
@@ -63,13 +68,13 @@ ensure_wasm_bindgen() {
 S3S_FS_VERSION=0.14.1
 ensure_s3s_fs() {
   # `s3s-fs --version` prints "s3s-fs 0.14.1".
-  local have; have="$(s3s-fs --version 2>/dev/null | awk '{print $2}' || true)"
+  local have; have="$(tool_version s3s-fs)"
   if [ "$have" != "$S3S_FS_VERSION" ]; then
     say "installing s3s-fs $S3S_FS_VERSION${have:+ (found $have)}, an S3-compatible server for the tests (about 2 minutes)"
     require_cargo
     cargo install -q s3s-fs --version "$S3S_FS_VERSION" --features binary --force \
       || die "s3s-fs $S3S_FS_VERSION could not be installed (see above); run: cargo install s3s-fs --version $S3S_FS_VERSION --features binary --force"
-    [ "$(s3s-fs --version 2>/dev/null | awk '{print $2}')" = "$S3S_FS_VERSION" ] \
+    [ "$(tool_version s3s-fs)" = "$S3S_FS_VERSION" ] \
       || die "s3s-fs $S3S_FS_VERSION is installed but $(command -v s3s-fs || echo 'no s3s-fs') comes first on PATH; put ~/.cargo/bin first on PATH"
   fi
 }
@@ -111,7 +116,7 @@ CARGO_FUZZ_VERSION=0.13.2
 ensure_cargo_fuzz() {
   local root="$HOME/.cache/printstall/tools"
   export PATH="$root/bin:$PATH"
-  if [ "$(cargo fuzz --version 2>/dev/null | awk '{print $2}')" != "$CARGO_FUZZ_VERSION" ]; then
+  if [ "$(tool_version cargo fuzz)" != "$CARGO_FUZZ_VERSION" ]; then
     say "installing cargo-fuzz $CARGO_FUZZ_VERSION (about 2 minutes the first time)"
     cargo install -q --locked cargo-fuzz --version "$CARGO_FUZZ_VERSION" --root "$root"
   fi
