@@ -257,32 +257,63 @@ async fn an_op_the_rest_tables_cannot_hold_keeps_its_note_mid_batch(pool: PgPool
     server.stop().await;
 }
 
+/// Rex (a REST product) and Gecko (made on the phone, a REST row only once it has a SKU
+/// and a price) in one push: Gecko named, Gecko +5, the `early` sale, Rex +4, Gecko completed,
+/// Gecko +2, Rex counted at 10, the `late` sale. Sale lines name `"rex"` or `"gecko"`.
+/// Answers the owner, Rex's and Gecko's ids and the push's answer, every op applied.
+async fn push_around_a_phone_made_product(
+    server_url: &str,
+    early: &[(&str, u32)],
+    late: &[(&str, u32)],
+) -> (Api, String, String, Value) {
+    let owner = Api::register(server_url, "o@example.com").await;
+    let rex = product(&owner, "REX").await;
+    let gecko = Uuid::now_v7().to_string();
+    let sale_of = |named: &[(&str, u32)]| {
+        let lines: Vec<(&str, u32)> = named
+            .iter()
+            .map(|(p, q)| {
+                (
+                    if *p == "rex" {
+                        rex.as_str()
+                    } else {
+                        gecko.as_str()
+                    },
+                    *q,
+                )
+            })
+            .collect();
+        sale(Uuid::now_v7(), &lines)
+    };
+    let set = |fields: Value| json!({"kind": "entity.set.v1", "entity": "product", "id": gecko, "fields": fields});
+    let mut a = Device::new(&owner);
+    let ops = vec![
+        // Not a REST row yet: no SKU or price.
+        a.op(set(json!({"name": "Gecko"}))),
+        a.op(adjust(&gecko, 5)),
+        a.op(sale_of(early)),
+        a.op(adjust(&rex, 4)),
+        // Now complete: the row is made with the level so far.
+        a.op(set(json!({"sku": "GECKO", "price": 900}))),
+        a.op(adjust(&gecko, 2)),
+        a.op(count(&rex, 10)),
+        a.op(sale_of(late)),
+    ];
+    let (status, r) = a.push(&ops).await;
+    assert_eq!(status, 200, "{r}");
+    assert!(statuses(&r).iter().all(|s| s == "applied"), "{r}");
+    (owner, rex, gecko, r)
+}
+
 /// A push writes its sales and stock moves together, after the ops that come before them
 /// and before any other kind of op: a product made on the phone mid-batch gets the level
 /// the ops before it left (once), and the moves after it land on its row.
 #[sqlx::test(migrator = "printstall_server::db::MIGRATOR")]
 async fn stock_ops_written_together_keep_their_order_around_other_ops(pool: PgPool) {
     let server = start_api(pool.clone()).await;
-    let owner = Api::register(&server.url, "o@example.com").await;
-    let rex = product(&owner, "REX").await;
-    let mut a = Device::new(&owner);
-    let gecko = Uuid::now_v7().to_string();
-    let set = |fields: Value| json!({"kind": "entity.set.v1", "entity": "product", "id": gecko, "fields": fields});
-    let ops = vec![
-        // Not a REST row yet: no SKU or price.
-        a.op(set(json!({"name": "Gecko"}))),
-        a.op(adjust(&gecko, 5)),
-        a.op(sale(Uuid::now_v7(), &[(&rex, 1)])),
-        a.op(adjust(&rex, 4)),
-        // Now complete: the row is made with the level so far.
-        a.op(set(json!({"sku": "GECKO", "price": 900}))),
-        a.op(adjust(&gecko, 2)),
-        a.op(count(&rex, 10)),
-        a.op(sale(Uuid::now_v7(), &[(&gecko, 3), (&rex, 1)])),
-    ];
-    let (status, r) = a.push(&ops).await;
-    assert_eq!(status, 200, "{r}");
-    assert!(statuses(&r).iter().all(|s| s == "applied"), "{r}");
+    let (owner, rex, gecko, r) =
+        push_around_a_phone_made_product(&server.url, &[("rex", 1)], &[("gecko", 3), ("rex", 1)])
+            .await;
     assert!(!r.to_string().contains("do not show"), "{r}");
     assert_eq!(on_hand(&owner, &gecko).await, 4);
     assert_eq!(ledger_sum(&pool, &gecko).await, (4, 3), "counted 5, +2, -3");
@@ -307,25 +338,10 @@ async fn stock_ops_written_together_keep_their_order_around_other_ops(pool: PgPo
 #[sqlx::test(migrator = "printstall_server::db::MIGRATOR")]
 async fn a_level_the_rest_row_missed_is_brought_back_by_the_next_move(pool: PgPool) {
     let server = start_api(pool.clone()).await;
-    let owner = Api::register(&server.url, "o@example.com").await;
-    let rex = product(&owner, "REX").await;
-    let mut a = Device::new(&owner);
-    let gecko = Uuid::now_v7().to_string();
-    let set = |fields: Value| json!({"kind": "entity.set.v1", "entity": "product", "id": gecko, "fields": fields});
-    let ops = vec![
-        a.op(set(json!({"name": "Gecko"}))),
-        a.op(adjust(&gecko, 5)),
-        // Gecko has no REST row yet: this sale is not shown there, Rex's unit included.
-        a.op(sale(Uuid::now_v7(), &[(&gecko, 1), (&rex, 1)])),
-        a.op(adjust(&rex, 4)),
-        a.op(set(json!({"sku": "GECKO", "price": 900}))),
-        a.op(adjust(&gecko, 2)),
-        a.op(count(&rex, 10)),
-        a.op(sale(Uuid::now_v7(), &[(&gecko, 3)])),
-    ];
-    let (status, r) = a.push(&ops).await;
-    assert_eq!(status, 200, "{r}");
-    assert!(statuses(&r).iter().all(|s| s == "applied"), "{r}");
+    // Gecko has no REST row yet at the early sale: it is not shown there, Rex's unit included.
+    let (owner, rex, gecko, r) =
+        push_around_a_phone_made_product(&server.url, &[("gecko", 1), ("rex", 1)], &[("gecko", 3)])
+            .await;
     assert!(
         r["results"][2]["notes"]
             .to_string()
