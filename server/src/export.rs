@@ -3,7 +3,8 @@
 //!
 //! Inside:
 //! - `data/<table>.json`: every row of every shop table the app role may read (found in
-//!   `information_schema`, so tables added later are exported too), one JSON array each;
+//!   `information_schema`, so tables added later are exported too; not the search index
+//!   tables, which only index the others), one JSON array each;
 //!   `data/shop.json` with the business details opened; hashes of secrets are left out.
 //! - `ledgers/stock_entries.csv`, `ledgers/spool_usage.csv`, `sales/sales.csv`,
 //!   `sales/sale_lines.csv`.
@@ -24,6 +25,10 @@
 //! no tool takes it for a complete export; it is logged.
 
 use std::io::{self, Write};
+
+/// Shop tables that only index other tables (rebuilt from them by their triggers): not the
+/// shop's data, so not exported.
+const DERIVED_TABLES: &[&str] = &["product_search_trigram"];
 
 use axum::body::Body;
 use axum::extract::State;
@@ -388,8 +393,10 @@ impl Job {
                      and not a.attisdropped
                    where n.nspname = current_schema() and c.relkind in ('r', 'p')
                      and has_table_privilege(c.oid, 'SELECT')
+                     and c.relname <> all($1)
                    order by 1"#,
             )
+            .bind(DERIVED_TABLES)
             .fetch_all(&mut *tx),
         )?;
         for table in &tables {

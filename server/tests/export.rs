@@ -147,6 +147,10 @@ async fn export_case(pool: PgPool, store: Store) {
         assert_eq!(listed[&format!("data/{table}.json")]["rows"], n, "{table}");
         assert!(n > 0, "{table} is empty");
     }
+    assert!(
+        !listed.contains_key("data/product_search_trigram.json"),
+        "the search index is not the shop's data"
+    );
     let products = json_of(&entries, "data/product.json");
     assert_eq!(products[0]["id"], seeded.product.as_str());
     let user = json_of(&entries, "account/user.json");

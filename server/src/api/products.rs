@@ -126,23 +126,49 @@ async fn list(
 ) -> ApiResult<ApiJson<Page<ProductOut>>> {
     require(&auth, Action::LookUp)?;
     let limit = q.limit()?;
+    let text = q.q.as_deref().map(str::trim);
+    // A `q` of three characters or more has trigrams: the candidates come from
+    // `product_search_trigram` by equality, which the shop policy lets use its index, and
+    // ILIKE checks only them (migration 0520). A shorter `q` filters the shop's rows.
+    let by_trigrams = text.is_some_and(|t| t.chars().count() >= 3);
+    let sql = if by_trigrams {
+        format!(
+            r#"with hits as (
+                   select product_id as id from product_search_trigram
+                   where trigram = any(array(select search_trigrams(array[$3])))
+                   group by product_id
+                   having count(*) = (select count(*) from search_trigrams(array[$3]))
+                   union
+                   select id from product where barcode = $3
+               )
+               select {COLUMNS}
+               from (select id from hits where $1::uuid is null or id > $1 order by id) h
+               join product using (id)
+               where (name ilike $2 or sku ilike $2 or barcode = $3)
+                 and ($4 or archived_at is null)
+               order by id
+               limit $5"#
+        )
+    } else {
+        format!(
+            r#"select {COLUMNS} from product
+               where ($1::uuid is null or id > $1)
+                 and ($2::text is null or name ilike $2 or sku ilike $2 or barcode = $3)
+                 and ($4 or archived_at is null)
+               order by id
+               limit $5"#
+        )
+    };
     let mut tx = state.tx(&auth).await?;
-    let rows = sqlx::query(&format!(
-        r#"select {COLUMNS} from product
-           where ($1::uuid is null or id > $1)
-             and ($2::text is null or name ilike $2 or sku ilike $2 or barcode = $3)
-             and ($4 or archived_at is null)
-           order by id
-           limit $5"#
-    ))
-    .bind(q.after()?)
-    .bind(q.pattern()?)
-    .bind(q.q.as_deref().map(str::trim))
-    .bind(q.archived)
-    .bind(limit + 1)
-    .fetch_all(&mut *tx)
-    .await
-    .map_err(db)?;
+    let rows = sqlx::query(&sql)
+        .bind(q.after()?)
+        .bind(q.pattern()?)
+        .bind(text)
+        .bind(q.archived)
+        .bind(limit + 1)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(db)?;
     tx.commit().await.map_err(db)?;
     let items = rows.iter().map(from_row).collect();
     Ok(ApiJson(Page::from_rows(items, limit, |p| p.product.id.0)))
