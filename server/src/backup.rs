@@ -194,7 +194,7 @@ pub async fn restore_files(
 /// it is a superuser, so the shops are found through their members (`app_user` is not
 /// forced; a member sees their memberships) and each is changed with its tenant set.
 pub async fn new_sync_epoch(pool: &PgPool) -> Result<u64, BackupError> {
-    let mut tx = pool.begin().await?;
+    let mut tx = crate::db::begin(pool).await?;
     let users: Vec<uuid::Uuid> = sqlx::query_scalar(r#"select id from app_user"#)
         .fetch_all(&mut *tx)
         .await?;

@@ -364,7 +364,7 @@ pub async fn reseal_all(pool: &PgPool, ring: &KeyRing) -> Result<Resealed, Crypt
 }
 
 async fn reseal_shop(pool: &PgPool, ring: &KeyRing, shop_id: Uuid) -> Result<u64, CryptoError> {
-    let mut tx = pool.begin().await?;
+    let mut tx = crate::db::begin(pool).await?;
     // Forced row-level security binds the owner connection too unless it is a superuser.
     crate::tenancy::set_tenant(&mut tx, Some(shop_id), None).await?;
     let row = sqlx::query(

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::{ConnectOptions, PgPool};
+use sqlx::{ConnectOptions, PgPool, Postgres, Transaction};
 
 use crate::secret::mask_url_password;
 
@@ -54,6 +54,38 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<PgPool, DbError>
             url: mask_url_password(url),
             detail: e.to_string(),
         })
+}
+
+/// Begins a transaction on `pool` that a cancelled caller cannot leave open.
+///
+/// sqlx 0.8.6 counts a transaction only once its `BEGIN` has answered (transact-rs/sqlx#4393,
+/// fixed in 0.9.1, whose API we have not moved to): a future dropped while the `BEGIN` is in
+/// flight (a client that goes away mid-request, such as a phone losing signal at the stall)
+/// queues no `ROLLBACK`, and the pool hands the connection, still inside that transaction,
+/// to the next borrower, whose statements, autocommit writes included, then run inside it.
+/// Here the `BEGIN` runs in a task of its own: when the caller goes away the task still
+/// finishes, and the transaction it made is dropped there, which queues the `ROLLBACK` that
+/// the pool sends before it lends the connection again.
+pub async fn begin(pool: &PgPool) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
+    let pool = pool.clone();
+    detached(async move { pool.begin().await }).await
+}
+
+/// [`begin`] with a custom `BEGIN` statement (`begin; select set_config(...)`).
+pub async fn begin_with(
+    pool: &PgPool,
+    statement: String,
+) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
+    let pool = pool.clone();
+    detached(async move { pool.begin_with(statement).await }).await
+}
+
+async fn detached<T: Send + 'static>(
+    work: impl Future<Output = Result<T, sqlx::Error>> + Send + 'static,
+) -> Result<T, sqlx::Error> {
+    tokio::spawn(work)
+        .await
+        .map_err(|e| sqlx::Error::Protocol(format!("beginning a transaction failed: {e}")))?
 }
 
 pub async fn migrate(pool: &PgPool) -> Result<(), DbError> {

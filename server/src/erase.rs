@@ -123,7 +123,7 @@ pub async fn erase_shop(
     user_id: Uuid,
 ) -> Result<Erased, EraseError> {
     let mut erased = Erased::default();
-    let mut tx = owner.begin().await?;
+    let mut tx = crate::db::begin(owner).await?;
     tenancy::set_tenant(&mut tx, Some(shop_id), Some(user_id)).await?;
     // The shop's row first: concurrent writers of the shop wait, then fail their keys.
     sqlx::query(r#"select id from shop where id = $1 for update"#)
@@ -360,7 +360,7 @@ pub async fn erase_user(
         erased.shops.extend(e.shops);
         erased.files_pending |= e.files_pending;
     }
-    let mut tx = owner.begin().await?;
+    let mut tx = crate::db::begin(owner).await?;
     // The shops the person is still a member of: row-level security (forced) shows their
     // rows only with the shop set.
     tenancy::set_tenant(&mut tx, None, Some(user_id)).await?;
@@ -564,7 +564,7 @@ async fn delete_account(
         return Err(e.into());
     }
     let owned: Vec<Uuid> = {
-        let mut tx = state.owner.begin().await.map_err(db)?;
+        let mut tx = crate::db::begin(&state.owner).await.map_err(db)?;
         tenancy::set_tenant(&mut tx, None, Some(user_id))
             .await
             .map_err(db)?;

@@ -375,7 +375,7 @@ impl Job {
         };
         let shop_id = self.auth.shop_id;
         let mut tx = self.block(async {
-            let mut tx = self.state.app.begin().await?;
+            let mut tx = crate::db::begin(&self.state.app).await?;
             sqlx::query("set transaction isolation level repeatable read, read only")
                 .execute(&mut *tx)
                 .await?;

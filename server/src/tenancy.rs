@@ -68,7 +68,7 @@ pub async fn begin_for_user(
     owner: &PgPool,
     user_id: Uuid,
 ) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
-    let mut tx = owner.begin().await?;
+    let mut tx = crate::db::begin(owner).await?;
     set_tenant(&mut tx, None, Some(user_id)).await?;
     Ok(tx)
 }
@@ -91,8 +91,7 @@ pub async fn begin(
     shop_id: Uuid,
     user_id: Uuid,
 ) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
-    pool.begin_with(begin_statement(shop_id, user_id, None))
-        .await
+    crate::db::begin_with(pool, begin_statement(shop_id, user_id, None)).await
 }
 
 /// [`begin`] for a signed-in request: also records its session (`app.session_id`) for the
@@ -103,6 +102,5 @@ pub async fn begin_session(
     user_id: Uuid,
     session_id: Option<Uuid>,
 ) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
-    pool.begin_with(begin_statement(shop_id, user_id, session_id))
-        .await
+    crate::db::begin_with(pool, begin_statement(shop_id, user_id, session_id)).await
 }

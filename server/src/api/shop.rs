@@ -390,7 +390,7 @@ async fn lock_members(tx: &mut Tx, shop_id: Uuid, user_id: Uuid) -> ApiResult<(R
 /// Ends every session `user_id` has in `shop_id` (their refresh tokens, and through the
 /// `sid` claim their access tokens, at once). Refresh tokens are the owner connection's.
 async fn end_sessions_in_shop(state: &ApiState, shop_id: Uuid, user_id: Uuid) -> ApiResult<u64> {
-    let mut owner_tx = state.owner.begin().await.map_err(db)?;
+    let mut owner_tx = crate::db::begin(&state.owner).await.map_err(db)?;
     crate::tenancy::set_tenant(&mut owner_tx, Some(shop_id), Some(user_id))
         .await
         .map_err(db)?;

@@ -293,7 +293,7 @@ async fn register(
         .map_err(ApiError::internal)?;
     let user_id = Uuid::now_v7();
     let shop_id = Uuid::now_v7();
-    let mut tx = state.owner.begin().await.map_err(db)?;
+    let mut tx = crate::db::begin(&state.owner).await.map_err(db)?;
     tenancy::set_tenant(&mut tx, Some(shop_id), Some(user_id))
         .await
         .map_err(db)?;
@@ -435,7 +435,7 @@ async fn sign_in(
         return Err(ApiError::Unauthorized.into());
     };
     state.limiter.record_success(&account);
-    let mut tx = state.owner.begin().await.map_err(db)?;
+    let mut tx = crate::db::begin(&state.owner).await.map_err(db)?;
     tenancy::set_tenant(&mut tx, None, Some(user.id))
         .await
         .map_err(db)?;
@@ -477,7 +477,7 @@ async fn refresh(
         return Err(ApiError::Unauthorized.into());
     };
     let hash = tokens::sha256_hex(&presented);
-    let mut tx = state.owner.begin().await.map_err(db)?;
+    let mut tx = crate::db::begin(&state.owner).await.map_err(db)?;
     tenancy::set_lookup_hash(&mut tx, &hash).await.map_err(db)?;
     let row = sqlx::query(
         r#"select id, family_id, user_id, shop_id, device_label, expires_at < now() as expired,
@@ -556,7 +556,7 @@ async fn sign_out(
 ) -> Result<Response, AuthFail> {
     csrf::same_origin(&headers)?;
     if let Some(presented) = jar.get(REFRESH_COOKIE).map(|c| c.value().to_owned()) {
-        let mut tx = state.owner.begin().await.map_err(db)?;
+        let mut tx = crate::db::begin(&state.owner).await.map_err(db)?;
         tenancy::set_lookup_hash(&mut tx, &tokens::sha256_hex(&presented))
             .await
             .map_err(db)?;
@@ -628,7 +628,7 @@ async fn change_password(
         .map_err(db)?;
     tx.commit().await.map_err(db)?;
     // Refresh tokens are not visible to the app role: the owner connection revokes them.
-    let mut owner_tx = state.owner.begin().await.map_err(db)?;
+    let mut owner_tx = crate::db::begin(&state.owner).await.map_err(db)?;
     tenancy::set_tenant(&mut owner_tx, Some(auth.shop_id), Some(auth.user_id))
         .await
         .map_err(db)?;
@@ -829,7 +829,7 @@ async fn join(
         }
     };
     let code_hash = tokens::invite_code_hash(&input.code);
-    let mut tx = state.owner.begin().await.map_err(db)?;
+    let mut tx = crate::db::begin(&state.owner).await.map_err(db)?;
     tenancy::set_lookup_hash(&mut tx, &code_hash)
         .await
         .map_err(db)?;

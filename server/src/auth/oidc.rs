@@ -335,7 +335,7 @@ pub async fn authenticate(
                 .ok_or(ApiError::Unauthorized)?,
         },
     };
-    let mut tx = state.owner.begin().await.map_err(db)?;
+    let mut tx = crate::db::begin(&state.owner).await.map_err(db)?;
     tenancy::set_tenant(&mut tx, None, Some(user_id))
         .await
         .map_err(db)?;
@@ -438,7 +438,7 @@ async fn create_account(
     let shop_name = clip(&format!("{name}'s stall"), 120);
     let user_id = Uuid::now_v7();
     let shop_id = Uuid::now_v7();
-    let mut tx = state.owner.begin().await.map_err(db)?;
+    let mut tx = crate::db::begin(&state.owner).await.map_err(db)?;
     tenancy::set_tenant(&mut tx, Some(shop_id), Some(user_id))
         .await
         .map_err(db)?;

@@ -145,7 +145,7 @@ async fn reset(
         )
     };
     let hash = tokens::sha256_hex(input.token.trim());
-    let mut tx = state.owner.begin().await.map_err(db)?;
+    let mut tx = crate::db::begin(&state.owner).await.map_err(db)?;
     let row = sqlx::query(
         r#"select id, user_id from password_reset
            where token_hash = $1 and used_at is null and expires_at > now()

@@ -240,7 +240,7 @@ pub async fn send_digests(
     };
     for row in shops {
         let shop_id: Uuid = row.get("shop_id");
-        let mut tx = pool.begin().await?;
+        let mut tx = crate::db::begin(pool).await?;
         tenancy::set_tenant(&mut tx, Some(shop_id), None).await?;
         let low = low_report(&mut tx, shop_id, row.get("low_filament_cg")).await?;
         if low.products.is_empty() && low.filaments.is_empty() {

@@ -256,7 +256,7 @@ impl FromRequestParts<SpoolmanState> for Printer {
         let hash = tokens::sha256_hex(&token);
         // Before any shop is known: the owner connection, naming the token's hash for the
         // table's forced row-level security (migration 0430).
-        let mut lookup = state.api.owner.begin().await?;
+        let mut lookup = crate::db::begin(&state.api.owner).await?;
         crate::tenancy::set_lookup_hash(&mut lookup, &hash).await?;
         let row = sqlx::query(
             r#"update printer_token set last_used_at = now()
