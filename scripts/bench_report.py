@@ -139,7 +139,7 @@ def report(work, root):
     cli_runs = read_jsonl(work / "cli.jsonl")
     moon = read_jsonl(work / "moonraker.jsonl")
     sync = read_sync(work / "sync.json")
-    # Figures not measured this time (`scripts/bench sync`) are kept from the last report.
+    # Figures not measured this time (`scripts/bench sync`, `api`, `browser`) are kept from the last report.
     previous = {}
     if (root / "benchmarks.json").exists():
         previous = json.loads((root / "benchmarks.json").read_text())
@@ -157,14 +157,18 @@ def report(work, root):
         sizes[f.name] = {"bytes": len(raw), "gzip_bytes": len(gzip.compress(raw, 9))}
     # The barcode decoder (scanner-*) loads only when the Scan screen opens.
     first_screen_gz = sum(v["gzip_bytes"] for n, v in sizes.items() if not n.startswith("scanner-"))
-    scan_path = work / "scan.json"
-    scan = json.loads(scan_path.read_text()) if scan_path.exists() else previous.get("scan_decode")
-    if not scan_path.exists() and scan:
-        kept.append(f"the scan decode figures are from the run of {previous.get('date')} at `{previous.get('commit')}`")
-    browser_path = work / "browser.json"
-    app = json.loads(browser_path.read_text()) if browser_path.exists() else previous.get("browser_app")
-    if not browser_path.exists() and app:
-        kept.append(f"the browser app figures are from the run of {previous.get('date')} at `{previous.get('commit')}`")
+
+    def this_run_or_last(file, key, what):
+        """The figures this run wrote to `file`, else the last report's (said in `kept`)."""
+        path = work / file
+        if path.exists():
+            return json.loads(path.read_text())
+        if previous.get(key):
+            kept.append(f"the {what} figures are from the run of {previous.get('date')} at `{previous.get('commit')}`")
+        return previous.get(key)
+
+    scan = this_run_or_last("scan.json", "scan_decode", "scan decode")
+    app = this_run_or_last("browser.json", "browser_app", "browser app")
     if app:
         # What the first screen really fetched, measured in the browser.
         first_screen_gz = app["first_screen_assets"]["gzip_bytes"]
@@ -218,7 +222,7 @@ def report(work, root):
             missing = sorted(set(m.get("facts") or []) - ours_facts)
             budgets.append((f"{name}: every fact Moonraker finds, found", not missing,
                             "all found" if not missing else "missing: " + ", ".join(missing)))
-    api = json.loads((work / "api.json").read_text()) if (work / "api.json").exists() else previous.get("api")
+    api = this_run_or_last("api.json", "api", "API under load")
     if api:
         figures["api"] = api
         for r in api["runs"]:
@@ -227,10 +231,10 @@ def report(work, root):
                                 r["p99_ms"] < 25, f"{r['p99_ms']:.1f} ms"))
         errors = sum(r["errors"] for r in api["runs"])
         budgets.append(("API under load: zero errors", errors == 0, f"{errors} errors"))
-    export = json.loads((work / "export.json").read_text()) if (work / "export.json").exists() else previous.get("export")
+    export = this_run_or_last("export.json", "export", "export")
     if export:
         figures["export"] = export
-    upload = json.loads((work / "upload.json").read_text()) if (work / "upload.json").exists() else previous.get("upload")
+    upload = this_run_or_last("upload.json", "upload", "upload memory")
     if upload:
         figures["upload"] = upload
     if sync:
