@@ -10,8 +10,9 @@ package) on loopback at 64 and 256 connections for 20 s each:
   - record a sale    POST /api/v1/sales (a new sale id per request, so every request writes)
   - sync pull        GET  /api/v1/sync/pull?limit=200 (the first page: the heaviest read)
 and, first, the health check (no token, no database): the ceiling of the machine itself,
-and writes requests/s, p50/p99/p99.9 latency, the error count (socket errors plus non-2xx
-answers) and the server's peak RSS (VmHWM) to OUT_JSON.
+and one product read by its id: the floor of any request that reads the database. Writes
+requests/s, p50/p99/p99.9 latency, the error count (socket errors plus non-2xx answers) and
+the server's peak RSS (VmHWM) to OUT_JSON.
 """
 import json
 import os
@@ -176,6 +177,9 @@ def main(binary, pwa_dir, out_json):
         # The ceiling: the health check reads no token and no database, so its figures are
         # what this machine's cores, HTTP stack and wrk allow before any work of ours.
         endpoints = [("health check (no database: the ceiling)", "/healthz", ""),
+                     # The least a request that reads the database does: token, session,
+                     # transaction, one row by its key.
+                     ("one product by id (one row: the floor)", f"/api/v1/products/{ids[7]}", ""),
                      ("product search", "/api/v1/products?q=dragon&limit=20", ""),
                      ("record sale", "/api/v1/sales", sale_lua),
                      ("sync pull", "/api/v1/sync/pull?limit=200", "")]

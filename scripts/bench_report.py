@@ -311,8 +311,10 @@ def report(work, root):
                   "requests always open, a p99 of 25 ms needs about 256 / 0.025 s = 10,240 answers "
                   "per second (Little's law). The health-check row is the ceiling of these 2 cores, "
                   "shared by wrk, the server and PostgreSQL: a request that does no work at all. "
-                  "Every row below it also verifies a token, opens a transaction with the shop's "
-                  "row-level-security settings and runs its query.", ""]
+                  "The row after it is the floor of every request that reads the database: it "
+                  "verifies a token, checks that its session is still open, opens a transaction "
+                  "with the shop's row-level-security settings and reads one row by its key. "
+                  "Search, sale and pull do that and their own work on top.", ""]
     if export:
         lines += [f"## Exporting a large shop (`scripts/bench-export`: {export['products']:,} products, "
                   f"20,000 sales, {export['files']} sliced files of {export['file_mb']} MB)", "",
