@@ -1,4 +1,5 @@
-//! Connecting to PostgreSQL and running the migrations in `migrations/`.
+//! Connecting to PostgreSQL, running the migrations in `migrations/`, and beginning
+//! transactions that a cancelled request cannot leave open.
 
 use std::time::Duration;
 

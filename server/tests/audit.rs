@@ -8,9 +8,9 @@ mod common;
 mod sync_common;
 
 use common::fixtures::filament;
-use common::{Api, start_api};
+use common::{Api, app_connection, start_api};
 use serde_json::{Value, json};
-use sqlx::{Connection, PgConnection, PgPool};
+use sqlx::{Connection, PgPool};
 use sync_common::{Device, adjust, product, sale, seller_of, statuses};
 use uuid::Uuid;
 
@@ -333,15 +333,6 @@ async fn a_seller_cannot_read_the_log_and_another_shop_sees_none_of_it(pool: PgP
             .is_empty()
     );
     server.stop().await;
-}
-
-async fn app_connection(pool: &PgPool) -> PgConnection {
-    let options = pool
-        .connect_options()
-        .as_ref()
-        .clone()
-        .username(printstall_server::tenancy::APP_ROLE);
-    PgConnection::connect_with(&options).await.unwrap()
 }
 
 fn sqlstate(e: &sqlx::Error) -> String {

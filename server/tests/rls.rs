@@ -3,6 +3,10 @@
 //! append-only for the app role.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
+use common::app_connection;
+
 use sqlx::{Connection, Executor, PgConnection, PgPool, Row};
 use uuid::Uuid;
 
@@ -230,15 +234,6 @@ async fn seed(pool: &PgPool) -> Seeded {
         shop_b: ids[1].0,
         product_a: ids[0].2,
     }
-}
-
-async fn app_connection(pool: &PgPool) -> PgConnection {
-    let options = pool
-        .connect_options()
-        .as_ref()
-        .clone()
-        .username(printstall_server::tenancy::APP_ROLE);
-    PgConnection::connect_with(&options).await.unwrap()
 }
 
 async fn count(conn: &mut PgConnection, table: &str) -> i64 {

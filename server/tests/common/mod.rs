@@ -283,3 +283,15 @@ impl Api {
 
 pub mod fixtures;
 pub mod uploads;
+
+/// A connection to the test database as the app role (`printstall_app`), which row-level
+/// security binds.
+pub async fn app_connection(pool: &PgPool) -> sqlx::PgConnection {
+    use sqlx::Connection;
+    let options = pool
+        .connect_options()
+        .as_ref()
+        .clone()
+        .username(printstall_server::tenancy::APP_ROLE);
+    sqlx::PgConnection::connect_with(&options).await.unwrap()
+}
