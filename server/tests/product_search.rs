@@ -1,17 +1,19 @@
 //! `GET /products?q=`: a `q` of three characters or more finds its candidates through
 //! `product_search_trigram` (migration 0520) and must find exactly what the plain
 //! `ILIKE '%q%'` on name and SKU (or the exact barcode) finds, for any case, any script,
-//! wildcard characters, every page, and after a rename (that the lookup is an index scan
-//! for the app role is checked in search_indexes.rs).
+//! wildcard characters, every page, and after a rename, made over REST or pushed by a phone
+//! (that the lookup is an index scan for the app role is checked in search_indexes.rs).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
+mod sync_common;
 
 use std::collections::BTreeSet;
 
 use common::{Api, start_api};
 use serde_json::json;
 use sqlx::PgPool;
+use sync_common::{Device, statuses};
 use uuid::Uuid;
 
 /// `q` for a query string.
@@ -168,4 +170,48 @@ async fn search_finds_exactly_what_ilike_finds(pool: PgPool) {
     assert_eq!(status, 200, "{p}");
     let (_, page) = owner.get("/products?q=trex&archived=true").await;
     assert_eq!(page["items"][0]["id"], ids[2].as_str(), "{page}");
+}
+
+#[sqlx::test(migrator = "printstall_server::db::MIGRATOR")]
+async fn a_product_made_and_renamed_on_a_phone_is_found(pool: PgPool) {
+    let server = start_api(pool).await;
+    let owner = Api::register(&server.url, "o@example.com").await;
+    let mut phone = Device::new(&owner);
+    let owl = Uuid::now_v7();
+    let made = phone.op(
+        json!({"kind": "entity.set.v1", "entity": "product", "id": owl,
+                               "fields": {"sku": "OWL-1", "name": "Snowy Owl", "price": 900}}),
+    );
+    let (status, answer) = phone.push(&[made]).await;
+    assert_eq!(
+        (status, statuses(&answer)),
+        (200, vec!["applied".to_owned()]),
+        "{answer}"
+    );
+    assert!(
+        searched(&owner, "snowy", 50)
+            .await
+            .contains(&owl.to_string())
+    );
+    let renamed = phone.op(
+        json!({"kind": "entity.set.v1", "entity": "product", "id": owl,
+                                  "fields": {"name": "Barn Owl"}}),
+    );
+    let (status, answer) = phone.push(&[renamed]).await;
+    assert_eq!(
+        (status, statuses(&answer)),
+        (200, vec!["applied".to_owned()]),
+        "{answer}"
+    );
+    assert!(searched(&owner, "snowy", 50).await.is_empty());
+    assert!(
+        searched(&owner, "barn o", 50)
+            .await
+            .contains(&owl.to_string())
+    );
+    assert!(
+        searched(&owner, "owl-1", 50)
+            .await
+            .contains(&owl.to_string())
+    );
 }
