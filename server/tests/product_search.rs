@@ -16,28 +16,22 @@ use sqlx::PgPool;
 use sync_common::{Device, statuses};
 use uuid::Uuid;
 
-/// `q` for a query string.
-fn encoded(q: &str) -> String {
-    q.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
-                char::from(b).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
 /// Every product id the API answers for `q`, over all pages of `limit`.
 async fn searched(api: &Api, q: &str, limit: usize) -> BTreeSet<String> {
     let mut found = BTreeSet::new();
     let mut cursor: Option<String> = None;
     loop {
-        let mut path = format!("/products?q={}&limit={limit}", encoded(q));
+        // The query string encoded by `url` (through reqwest), as a browser would send it.
+        let mut url = reqwest::Url::parse("http://localhost/products").unwrap();
+        url.query_pairs_mut()
+            .append_pair("q", q)
+            .append_pair("limit", &limit.to_string());
         if let Some(c) = &cursor {
-            path.push_str(&format!("&cursor={c}"));
+            url.query_pairs_mut().append_pair("cursor", c);
         }
-        let (status, page) = api.get(&path).await;
+        let (status, page) = api
+            .get(&format!("/products?{}", url.query().unwrap()))
+            .await;
         assert_eq!(status, 200, "{q}: {page}");
         for item in page["items"].as_array().unwrap() {
             assert!(
