@@ -166,6 +166,10 @@ async fn changes_through_the_api_and_sync_are_recorded(pool: PgPool) {
         "the ledger row as inserted: {sold}"
     );
     assert_eq!(sold["after"]["sale_id"], sale_id.to_string());
+    assert_eq!(
+        sold["after"]["id"], sold["entity_id"],
+        "the entry's own row: {sold}"
+    );
 
     // Filters: by user, by time, and pages that add up to the whole log.
     let by_seller = entries(&owner, &format!("user_id={}&limit=200", seller.user_id)).await;

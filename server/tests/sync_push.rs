@@ -356,6 +356,21 @@ async fn a_level_the_rest_row_missed_is_brought_back_by_the_next_move(pool: PgPo
     );
     assert_eq!(on_hand(&owner, &gecko).await, 3);
     assert_eq!(ledger_sum(&pool, &gecko).await, (3, 3), "counted 4, +2, -3");
+    // Every ledger row, the `counted` one the move brought included, is in the audit log
+    // as inserted, under its own id.
+    let unaudited: i64 = sqlx::query_scalar(
+        "select count(*) from stock_entry s where s.product_id = any($1) and not exists (
+             select from audit_log a where a.entity = 'stock_entry' and a.entity_id = s.id
+             and a.action = 'insert' and a.after - 'at' = to_jsonb(s) - 'at')",
+    )
+    .bind(vec![
+        Uuid::parse_str(&rex).unwrap(),
+        Uuid::parse_str(&gecko).unwrap(),
+    ])
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(unaudited, 0);
     server.stop().await;
 }
 
