@@ -27,6 +27,7 @@ use printstall_core::sync::{
 };
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use sqlx::types::Json as Jsonb;
 use sqlx::{PgConnection, Row};
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -837,7 +838,10 @@ impl Batch {
                 kind,
                 id: row.get("id"),
             };
-            let doc: CellDoc = serde_json::from_value(row.get("cell"))
+            // Read straight into the cell (no `Value` in between: a push reads every cell
+            // it touches).
+            let Jsonb(doc) = row
+                .try_get::<Jsonb<CellDoc>, _>("cell")
                 .map_err(|e| ApiError::internal(format!("sync_cell {r:?}: {e}")))?;
             self.state.put_cell(r, doc);
             found.insert(r);
@@ -1061,8 +1065,7 @@ impl Batch {
         for r in &self.dirty {
             cell_kinds.push(r.kind.label());
             cell_ids.push(r.id);
-            let doc = self.state.cell(*r).unwrap_or_default();
-            cells.push(serde_json::to_value(doc).map_err(ApiError::internal)?);
+            cells.push(Jsonb(self.state.cell(*r).unwrap_or_default()));
         }
         let (inserted, _pokes): (Vec<Uuid>, i64) = sqlx::query_as(
             r#"with recorded as (
